@@ -1,0 +1,68 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, RequestError } from '../common/domain-error.js';
+import type { ApiError } from './api-error.js';
+import { fibStatusFor, type Rendered } from './fib-status-table.js';
+
+/** Errors raised by Fastify or Nest before our code runs (body parsing, routing), as request errors. */
+function fromFramework(exception: unknown): RequestError | undefined {
+  // Nest wraps a body parser's error in an HttpException whose cause is Fastify's error.
+  const cause = (exception as { cause?: unknown })?.cause;
+  if (cause && cause !== exception) {
+    const fromCause = fromFramework(cause);
+    if (fromCause) return fromCause;
+  }
+  const code = (exception as { code?: unknown })?.code;
+  const statusCode = (exception as { statusCode?: unknown })?.statusCode;
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new RequestError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new RequestError('UNSUPPORTED_MEDIA_TYPE', 'request body must be a JSON object (Content-Type: application/json)');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new RequestError('ARGUMENT_NOT_VALID', 'request body must be a JSON object');
+  }
+  if (exception instanceof SyntaxError && statusCode === 400) {
+    return new RequestError('ARGUMENT_NOT_VALID', 'request body is not valid JSON');
+  }
+  if (exception instanceof HttpException) {
+    switch (exception.getStatus()) {
+      case 404:
+        return new RequestError('ROUTE_NOT_FOUND', 'no such route');
+      case 413:
+        return new RequestError('PAYLOAD_TOO_LARGE', 'request body is larger than the limit');
+      case 415:
+        return new RequestError('UNSUPPORTED_MEDIA_TYPE', 'unsupported content type');
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The one place that turns errors into HTTP answers. Each API family has its own status table and
+ * body shape; unknown errors are logged and answered with a generic 500 that carries the request id.
+ */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ApiExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const error = exception instanceof DomainError ? (exception as ApiError) : fromFramework(exception);
+    let rendered: Rendered;
+    if (error) {
+      rendered = fibStatusFor(error);
+    } else {
+      this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
+      rendered = { status: 500, name: 'InternalError', message: `Internal error (request id ${request.id})` };
+    }
+    if (rendered.headers) void reply.headers(rendered.headers);
+    void reply
+      .status(rendered.status)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send({ status: { code: rendered.status, name: rendered.name, message: rendered.message }, data: null });
+  }
+}

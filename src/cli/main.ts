@@ -1,0 +1,134 @@
+import 'reflect-metadata';
+import type { INestApplicationContext, LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { loadConfig } from '../config/app-config.js';
+import { MigrationRunner } from '../prisma/migration-runner.js';
+import { readSeedFile } from '../users/seed-file.js';
+import { UsersService } from '../users/users.service.js';
+import { CliUsageError, parseCommandArgs, required } from './cli-args.js';
+import { CliModule } from './cli.module.js';
+import { generateKeyPair, loginMessage, signLoginMessage } from './client-keys.js';
+
+const USAGE = `usage: npm run cli -- <command>
+  keys generate
+  sign --email E --private-key HEX [--nonce N]
+  users add --email E --account A [--role R] [--public-key HEX]... [--wallet 0x...]... [--password-stdin] [--password-expires-at ISO]
+  users list [--limit N] [--after ID]
+  users disable --email E
+  users enable --email E
+  keys add --email E --public-key HEX
+  keys revoke --email E --public-key HEX
+  signing-keys rotate
+  db migrate
+  db seed [--file F]`;
+
+/** Nest's own messages go to stderr, so stdout carries only the command's JSON. */
+const stderrLogger: LoggerService = {
+  log: () => undefined,
+  warn: (message: unknown) => process.stderr.write(`warn: ${String(message)}\n`),
+  error: (message: unknown) => process.stderr.write(`error: ${String(message)}\n`),
+};
+
+type Handler = (args: string[], context: () => Promise<INestApplicationContext>) => Promise<unknown>;
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new CliUsageError('--password-stdin expects the password on standard input');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+const commands: Record<string, Handler> = {
+  'keys generate': async (args) => {
+    parseCommandArgs(args, {});
+    return generateKeyPair();
+  },
+  sign: async (args) => {
+    const v = parseCommandArgs(args, { email: { type: 'string' }, 'private-key': { type: 'string' }, nonce: { type: 'string' } });
+    const message = loginMessage(required(v, 'email'), v.nonce);
+    return { signature: signLoginMessage(required(v, 'private-key'), message) };
+  },
+  'users add': async (args, context) => {
+    const v = parseCommandArgs(args, {
+      email: { type: 'string' },
+      account: { type: 'string' },
+      role: { type: 'string' },
+      'public-key': { type: 'string', multiple: true },
+      wallet: { type: 'string', multiple: true },
+      'password-stdin': { type: 'boolean' },
+      'password-expires-at': { type: 'string' },
+    });
+    const input = {
+      email: required(v, 'email'),
+      account: required(v, 'account'),
+      role: v.role,
+      publicKeys: v['public-key'] ?? [],
+      wallets: v.wallet ?? [],
+      password: v['password-stdin'] ? await readStdin() : null,
+      passwordExpiresAt: v['password-expires-at'] ?? null,
+    };
+    return (await context()).get(UsersService).create(input);
+  },
+  'users list': async (args, context) => {
+    const v = parseCommandArgs(args, { limit: { type: 'string' }, after: { type: 'string' } });
+    const limit = v.limit === undefined ? 100 : Number(v.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new CliUsageError('--limit must be an integer from 1 to 10000');
+    return (await context()).get(UsersService).list(limit, v.after);
+  },
+  'users disable': async (args, context) => {
+    const v = parseCommandArgs(args, { email: { type: 'string' } });
+    return (await context()).get(UsersService).setStatus(required(v, 'email'), 'DISABLED');
+  },
+  'users enable': async (args, context) => {
+    const v = parseCommandArgs(args, { email: { type: 'string' } });
+    return (await context()).get(UsersService).setStatus(required(v, 'email'), 'ACTIVE');
+  },
+  'keys add': async (args, context) => {
+    const v = parseCommandArgs(args, { email: { type: 'string' }, 'public-key': { type: 'string' } });
+    return (await context()).get(UsersService).addPublicKey(required(v, 'email'), required(v, 'public-key'));
+  },
+  'keys revoke': async (args, context) => {
+    const v = parseCommandArgs(args, { email: { type: 'string' }, 'public-key': { type: 'string' } });
+    return (await context()).get(UsersService).revokePublicKey(required(v, 'email'), required(v, 'public-key'));
+  },
+  'db migrate': async (args, context) => {
+    parseCommandArgs(args, {});
+    const applied = await (await context()).get(MigrationRunner).migrate();
+    return { applied };
+  },
+  'db seed': async (args, context) => {
+    const v = parseCommandArgs(args, { file: { type: 'string' } });
+    const started = Date.now();
+    const users = await readSeedFile(v.file ?? 'prisma/seed.example.json');
+    const result = await (await context()).get(UsersService).upsertMany(users);
+    return { ...result, ms: Date.now() - started };
+  },
+};
+
+export async function runCli(argv: string[]): Promise<number> {
+  const name = [argv.slice(0, 2).join(' '), argv[0] ?? ''].find((n) => n in commands);
+  if (!name) {
+    process.stderr.write(`${argv.length ? `unknown command: ${argv.join(' ')}\n` : ''}${USAGE}\n`);
+    return 2;
+  }
+  let app: INestApplicationContext | undefined;
+  const context = async (): Promise<INestApplicationContext> => {
+    // db migrate applies migrations itself; every other command migrates as the server would.
+    const config = loadConfig();
+    if (name === 'db migrate') config.MIGRATE_ON_START = false;
+    app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: stderrLogger });
+    return app;
+  };
+  try {
+    const result = await commands[name]!(argv.slice(name.split(' ').length), context);
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return 0;
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message.split('\n')[0]}\n`);
+    return 1;
+  } finally {
+    await app?.close();
+  }
+}
+
+process.exitCode = await runCli(process.argv.slice(2));

@@ -1,0 +1,36 @@
+import { ConfigValidationError, loadConfig } from './app-config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ PORT: 3000, DATA_DIR: './data', MIGRATE_ON_START: true, ACCESS_TOKEN_TTL: 300, REFRESH_TOKEN_TTL: 86400, REFRESH_REUSE_GRACE: 10, WORKERS: 1 });
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it('parses numbers and booleans', () => {
+    expect(loadConfig({ PORT: '8080', MIGRATE_ON_START: 'false', DATABASE_URL: 'postgresql://u@h/db' })).toMatchObject({
+      PORT: 8080,
+      MIGRATE_ON_START: false,
+      DATABASE_URL: 'postgresql://u@h/db',
+    });
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['ACCESS_TOKEN_TTL', '1.5'],
+    ['MIGRATE_ON_START', 'maybe'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['SIGNING_KEY_ENCRYPTION_KEY', 'abc'],
+    ['LOG_LEVEL', 'loud'],
+  ])('refuses %s=%s and names it', (name, value) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    expect((error as Error).message).toContain(`${name}=`);
+  });
+});

@@ -1,0 +1,7 @@
+import { DomainError } from '../common/domain-error.js';
+
+export type TokenErrorCode = 'INVALID_TOKEN' | 'MISSING_TOKEN' | 'INVALID_KID';
+
+export class TokenError extends DomainError<TokenErrorCode> {
+  readonly family = 'token';
+}

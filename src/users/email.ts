@@ -1,0 +1,21 @@
+import { UserError } from './users.errors.js';
+
+export const MAX_EMAIL_LENGTH = 254;
+
+// Deliberately loose (one @, something on each side, no whitespace or control characters):
+// FIB account addresses such as alice@wonderland have no dot in the domain.
+const EMAIL_SHAPE = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u;
+
+export function isWellFormedEmail(email: string): boolean {
+  const trimmed = email.trim();
+  return trimmed.length > 0 && trimmed.length <= MAX_EMAIL_LENGTH && EMAIL_SHAPE.test(trimmed);
+}
+
+/**
+ * The stored, unique form of an email: trimmed, Unicode NFC, lower-cased. Signatures are still
+ * checked over the exact string the client sent.
+ */
+export function normalizeEmail(email: string): string {
+  if (!isWellFormedEmail(email)) throw new UserError('INVALID_EMAIL', 'email is empty, longer than 254 characters or malformed');
+  return email.trim().normalize('NFC').toLowerCase();
+}

@@ -1,0 +1,54 @@
+import type { CredentialKind, Role, UserStatus } from '../generated/prisma/enums.js';
+
+export type { CredentialKind, Role, UserStatus };
+export const ROLES: readonly Role[] = ['ROLE_PEER', 'ROLE_ADMIN', 'ROLE_SERVICE'];
+
+export interface PublicKeyCredential {
+  id: string;
+  publicKeyHex: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface WalletCredential {
+  id: string;
+  address: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  account: string;
+  role: Role;
+  status: UserStatus;
+  hasPassword: boolean;
+  passwordExpiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface UserWithCredentials extends UserRecord {
+  publicKeys: PublicKeyCredential[];
+  wallets: WalletCredential[];
+}
+
+/** What a login needs to know about an active user: identity, claims, active keys. */
+export interface LoginCandidate {
+  id: string;
+  email: string;
+  account: string;
+  role: Role;
+  activeKeys: { id: string; publicKeyHex: string }[];
+}
+
+export interface NewUser {
+  email: string;
+  account: string;
+  role: Role;
+  publicKeys: string[];
+  wallets: string[];
+  passwordHash: string | null;
+  passwordExpiresAt: Date | null;
+}

@@ -1,0 +1,203 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../generated/prisma/client.js';
+import { PrismaService } from '../prisma/prisma.service.js';
+import type {
+  LoginCandidate,
+  NewUser,
+  PublicKeyCredential,
+  UserRecord,
+  UserStatus,
+  UserWithCredentials,
+  WalletCredential,
+} from './user.types.js';
+import { UserError } from './users.errors.js';
+
+const withCredentials = {
+  publicKeys: { orderBy: { createdAt: 'asc' } },
+  wallets: { orderBy: { createdAt: 'asc' } },
+} satisfies Prisma.UserInclude;
+
+type UserRow = Prisma.UserGetPayload<object>;
+type UserRowWithCredentials = Prisma.UserGetPayload<{ include: typeof withCredentials }>;
+
+function toRecord(row: UserRow): UserRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    account: row.account,
+    role: row.role,
+    status: row.status,
+    hasPassword: row.passwordHash !== null,
+    passwordExpiresAt: row.passwordExpiresAt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function toUserWithCredentials(row: UserRowWithCredentials): UserWithCredentials {
+  return {
+    ...toRecord(row),
+    publicKeys: row.publicKeys.map(({ id, publicKeyHex, createdAt, revokedAt }) => ({ id, publicKeyHex, createdAt, revokedAt })),
+    wallets: row.wallets.map(({ id, address, createdAt, revokedAt }) => ({ id, address, createdAt, revokedAt })),
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
+
+export type SeedUser = NewUser;
+
+/** The only code that queries the user tables. Returns plain domain types. */
+@Injectable()
+export class UsersRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async create(user: NewUser): Promise<UserWithCredentials> {
+    try {
+      const row = await this.prisma.user.create({
+        data: {
+          email: user.email,
+          account: user.account,
+          role: user.role,
+          passwordHash: user.passwordHash,
+          passwordExpiresAt: user.passwordExpiresAt,
+          publicKeys: { create: user.publicKeys.map((publicKeyHex) => ({ publicKeyHex })) },
+          wallets: { create: user.wallets.map((address) => ({ address })) },
+        },
+        include: withCredentials,
+      });
+      return toUserWithCredentials(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UserError('EMAIL_TAKEN', `a user with email ${user.email} already exists`);
+      throw error;
+    }
+  }
+
+  async findByEmail(email: string): Promise<UserWithCredentials | undefined> {
+    const row = await this.prisma.user.findUnique({ where: { email }, include: withCredentials });
+    return row ? toUserWithCredentials(row) : undefined;
+  }
+
+  async findById(id: string): Promise<UserWithCredentials | undefined> {
+    const row = await this.prisma.user.findUnique({ where: { id }, include: withCredentials });
+    return row ? toUserWithCredentials(row) : undefined;
+  }
+
+  /** Keyset pagination in creation order; `after` is the last id of the previous page. */
+  async list(limit: number, after?: string): Promise<UserWithCredentials[]> {
+    const rows = await this.prisma.user.findMany({
+      take: limit,
+      ...(after ? { cursor: { id: after }, skip: 1 } : {}),
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      include: withCredentials,
+    });
+    return rows.map(toUserWithCredentials);
+  }
+
+  async setStatus(id: string, status: UserStatus): Promise<UserRecord> {
+    return toRecord(await this.prisma.user.update({ where: { id }, data: { status } }));
+  }
+
+  async findLoginCandidate(email: string): Promise<LoginCandidate | undefined> {
+    const row = await this.prisma.user.findFirst({
+      where: { email, status: 'ACTIVE' },
+      select: {
+        id: true,
+        email: true,
+        account: true,
+        role: true,
+        publicKeys: { where: { revokedAt: null }, select: { id: true, publicKeyHex: true } },
+      },
+    });
+    return row ? { id: row.id, email: row.email, account: row.account, role: row.role, activeKeys: row.publicKeys } : undefined;
+  }
+
+  async addPublicKey(userId: string, publicKeyHex: string): Promise<PublicKeyCredential> {
+    try {
+      return await this.prisma.publicKey.create({
+        data: { userId, publicKeyHex },
+        select: { id: true, publicKeyHex: true, createdAt: true, revokedAt: true },
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UserError('CREDENTIAL_EXISTS', 'the user already holds this public key');
+      throw error;
+    }
+  }
+
+  /** Marks the key revoked; returns it, or undefined when the user holds no such unrevoked key. */
+  async revokePublicKey(userId: string, publicKeyHex: string): Promise<PublicKeyCredential | undefined> {
+    return this.prisma.$transaction(async (tx) => {
+      const key = await tx.publicKey.findFirst({ where: { userId, publicKeyHex, revokedAt: null } });
+      if (!key) return undefined;
+      return tx.publicKey.update({
+        where: { id: key.id },
+        data: { revokedAt: new Date() },
+        select: { id: true, publicKeyHex: true, createdAt: true, revokedAt: true },
+      });
+    });
+  }
+
+  async addWallet(userId: string, address: string): Promise<WalletCredential> {
+    try {
+      return await this.prisma.wallet.create({
+        data: { userId, address },
+        select: { id: true, address: true, createdAt: true, revokedAt: true },
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UserError('CREDENTIAL_EXISTS', 'the user already holds this wallet');
+      throw error;
+    }
+  }
+
+  async revokeWallet(userId: string, address: string): Promise<WalletCredential | undefined> {
+    return this.prisma.$transaction(async (tx) => {
+      const wallet = await tx.wallet.findFirst({ where: { userId, address, revokedAt: null } });
+      if (!wallet) return undefined;
+      return tx.wallet.update({
+        where: { id: wallet.id },
+        data: { revokedAt: new Date() },
+        select: { id: true, address: true, createdAt: true, revokedAt: true },
+      });
+    });
+  }
+
+  /**
+   * Inserts or updates users by email, adding keys and wallets they do not hold yet, in batched
+   * statements (seeding 10,000 users must take seconds, not minutes). Returns users created.
+   */
+  async upsertMany(users: SeedUser[]): Promise<{ created: number; updated: number }> {
+    let created = 0;
+    for (let start = 0; start < users.length; start += 1000) {
+      const batch = users.slice(start, start + 1000);
+      created += await this.prisma.$transaction(async (tx) => {
+        const rows = await tx.$queryRaw<{ id: string; email: string; inserted: boolean }[]>`
+          INSERT INTO users (id, email, account, role, password_hash, password_expires_at, updated_at)
+          SELECT gen_random_uuid(), u.email, u.account, u.role::"Role", u.password_hash, u.password_expires_at, now()
+            FROM jsonb_to_recordset(${JSON.stringify(
+              batch.map((u) => ({
+                email: u.email,
+                account: u.account,
+                role: u.role,
+                password_hash: u.passwordHash,
+                password_expires_at: u.passwordExpiresAt?.toISOString() ?? null,
+              })),
+            )}::jsonb) AS u(email text, account text, role text, password_hash text, password_expires_at timestamptz)
+          ON CONFLICT (email) DO UPDATE SET
+            account = EXCLUDED.account,
+            role = EXCLUDED.role,
+            password_hash = COALESCE(EXCLUDED.password_hash, users.password_hash),
+            password_expires_at = CASE WHEN EXCLUDED.password_hash IS NULL THEN users.password_expires_at ELSE EXCLUDED.password_expires_at END,
+            updated_at = now()
+          RETURNING id, email, (xmax = 0) AS inserted`;
+        const idByEmail = new Map(rows.map((r) => [r.email, r.id]));
+        const keys = batch.flatMap((u) => u.publicKeys.map((k) => ({ userId: idByEmail.get(u.email)!, publicKeyHex: k })));
+        const wallets = batch.flatMap((u) => u.wallets.map((a) => ({ userId: idByEmail.get(u.email)!, address: a })));
+        if (keys.length > 0) await tx.publicKey.createMany({ data: keys, skipDuplicates: true });
+        if (wallets.length > 0) await tx.wallet.createMany({ data: wallets, skipDuplicates: true });
+        return rows.filter((r) => r.inserted).length;
+      }, { timeout: 60000 });
+    }
+    return { created, updated: users.length - created };
+  }
+}

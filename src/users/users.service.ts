@@ -1,0 +1,150 @@
+import { Injectable } from '@nestjs/common';
+import { checkEd25519PublicKey, describePublicKeyProblem } from './ed25519-public-key.js';
+import { normalizeEmail } from './email.js';
+import { parseEthereumAddress } from './ethereum-address.js';
+import { PasswordHasher } from './password-hasher.js';
+import { ROLES, type LoginCandidate, type PublicKeyCredential, type Role, type UserRecord, type UserWithCredentials, type WalletCredential } from './user.types.js';
+import { UsersRepository, type SeedUser } from './users.repository.js';
+import { UserError } from './users.errors.js';
+
+export interface UserInput {
+  email: string;
+  account: string;
+  role?: string;
+  publicKeys?: string[];
+  wallets?: string[];
+  password?: string | null;
+  passwordExpiresAt?: string | Date | null;
+}
+
+const ACCOUNT_SHAPE = /^[^\s\p{Cc}]{1,254}$/u;
+const MAX_PASSWORD_LENGTH = 1024;
+
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly passwords: PasswordHasher,
+  ) {}
+
+  async create(input: UserInput): Promise<UserWithCredentials> {
+    return this.users.create(await this.prepare(input));
+  }
+
+  async getByEmail(email: string): Promise<UserWithCredentials> {
+    const user = await this.users.findByEmail(normalizeEmail(email));
+    if (!user) throw new UserError('USER_NOT_FOUND', `no user with email ${email.trim()}`);
+    return user;
+  }
+
+  async getById(id: string): Promise<UserWithCredentials> {
+    const user = /^[0-9a-f-]{36}$/i.test(id) ? await this.users.findById(id) : undefined;
+    if (!user) throw new UserError('USER_NOT_FOUND', `no user with id ${id}`);
+    return user;
+  }
+
+  list(limit: number, after?: string): Promise<UserWithCredentials[]> {
+    return this.users.list(limit, after);
+  }
+
+  /** The active user with this email and their active keys, or undefined. Login's one query. */
+  findLoginCandidate(email: string): Promise<LoginCandidate | undefined> {
+    return this.users.findLoginCandidate(normalizeEmail(email));
+  }
+
+  async setStatus(email: string, status: 'ACTIVE' | 'DISABLED'): Promise<UserRecord> {
+    const user = await this.getByEmail(email);
+    return this.users.setStatus(user.id, status);
+  }
+
+  async addPublicKey(email: string, publicKeyHex: string): Promise<PublicKeyCredential> {
+    const user = await this.getByEmail(email);
+    return this.users.addPublicKey(user.id, validPublicKey(publicKeyHex));
+  }
+
+  async revokePublicKey(email: string, publicKeyHex: string): Promise<PublicKeyCredential> {
+    const user = await this.getByEmail(email);
+    const key = await this.users.revokePublicKey(user.id, validPublicKey(publicKeyHex));
+    if (!key) throw new UserError('CREDENTIAL_NOT_FOUND', 'the user holds no active key with this value');
+    return key;
+  }
+
+  async addWallet(email: string, address: string): Promise<WalletCredential> {
+    const user = await this.getByEmail(email);
+    return this.users.addWallet(user.id, validWallet(address));
+  }
+
+  async revokeWallet(email: string, address: string): Promise<WalletCredential> {
+    const user = await this.getByEmail(email);
+    const wallet = await this.users.revokeWallet(user.id, validWallet(address));
+    if (!wallet) throw new UserError('CREDENTIAL_NOT_FOUND', 'the user holds no active wallet with this address');
+    return wallet;
+  }
+
+  /** Validates every user first, so a bad entry fails the seed before anything is written. */
+  async upsertMany(inputs: UserInput[]): Promise<{ created: number; updated: number }> {
+    const seen = new Set<string>();
+    const prepared: SeedUser[] = [];
+    for (const [index, input] of inputs.entries()) {
+      try {
+        const user = await this.prepare(input);
+        if (seen.has(user.email)) throw new UserError('EMAIL_TAKEN', `email ${user.email} appears twice`);
+        seen.add(user.email);
+        prepared.push(user);
+      } catch (error) {
+        if (error instanceof UserError) throw new UserError(error.code, `users[${index}]: ${error.message}`);
+        throw error;
+      }
+    }
+    return this.users.upsertMany(prepared);
+  }
+
+  private async prepare(input: UserInput): Promise<SeedUser> {
+    if (typeof input.email !== 'string') throw new UserError('INVALID_EMAIL', 'email must be a string');
+    const email = normalizeEmail(input.email);
+    if (typeof input.account !== 'string' || !ACCOUNT_SHAPE.test(input.account)) {
+      throw new UserError('INVALID_ACCOUNT', 'account must be 1 to 254 characters without whitespace');
+    }
+    const role = input.role ?? 'ROLE_PEER';
+    if (!ROLES.includes(role as Role)) throw new UserError('INVALID_ROLE', `role must be one of ${ROLES.join(', ')}`);
+    const publicKeys = [...new Set((input.publicKeys ?? []).map(validPublicKey))];
+    const wallets = [...new Set((input.wallets ?? []).map(validWallet))];
+    const password = input.password ?? null;
+    if (password !== null && (typeof password !== 'string' || password.length === 0 || password.length > MAX_PASSWORD_LENGTH)) {
+      throw new UserError('INVALID_PASSWORD', `password must be 1 to ${MAX_PASSWORD_LENGTH} characters`);
+    }
+    const passwordExpiresAt = parseExpiry(input.passwordExpiresAt);
+    if (passwordExpiresAt && password === null) {
+      throw new UserError('INVALID_PASSWORD', 'a password expiry needs a password');
+    }
+    return {
+      email,
+      account: input.account,
+      role: role as Role,
+      publicKeys,
+      wallets,
+      passwordHash: password === null ? null : await this.passwords.hash(password),
+      passwordExpiresAt,
+    };
+  }
+}
+
+function validPublicKey(hex: unknown): string {
+  if (typeof hex !== 'string') throw new UserError('INVALID_PUBLIC_KEY', 'public key must be a string of 64 hex digits');
+  const problem = checkEd25519PublicKey(hex);
+  if (problem) throw new UserError('INVALID_PUBLIC_KEY', describePublicKeyProblem(problem));
+  return hex.toLowerCase();
+}
+
+function validWallet(address: unknown): string {
+  const parsed = typeof address === 'string' ? parseEthereumAddress(address) : undefined;
+  if (!parsed) throw new UserError('INVALID_WALLET', 'wallet must be a 0x-prefixed 20-byte hex address with a valid EIP-55 checksum');
+  return parsed;
+}
+
+function parseExpiry(value: string | Date | null | undefined): Date | null {
+  if (value === undefined || value === null || value === '') return null;
+  const date = value instanceof Date ? value : typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(date.getTime())) throw new UserError('INVALID_PASSWORD', 'password expiry must be an ISO 8601 date-time');
+  return date;
+}

@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { createApp } from '../../src/app.factory.js';
+import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
+import { createTestDatabase, testBackend, type TestDatabase } from './database.js';
+
+/** Cheap Argon2 for tests (supabase/auth does the same); production defaults are in AppConfig. */
+export const TEST_ENV = {
+  ARGON2_MEMORY_KIB: '1024',
+  ARGON2_ITERATIONS: '1',
+  LOG_LEVEL: 'silent',
+} as const;
+
+export interface TestStorage {
+  env: Record<string, string>;
+  backend: 'postgresql' | 'pglite';
+  /** Where the data lives, for a second instance or a restart on the same data. */
+  cleanup(): Promise<void>;
+}
+
+/** A database of the file's own: a fresh PostgreSQL database, or a PGlite folder when the run has no server. */
+export async function createTestStorage(label: string, backend = testBackend()): Promise<TestStorage> {
+  if (backend === 'pglite') {
+    const dir = mkdtempSync(join(tmpdir(), `sigauth-${label}-`));
+    return { env: { DATA_DIR: dir }, backend, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const db: TestDatabase = await createTestDatabase(label);
+  return { env: { DATABASE_URL: db.url }, backend, cleanup: () => db.drop() };
+}
+
+export function testConfig(env: Record<string, string | undefined>): AppConfig {
+  return loadConfig({ ...TEST_ENV, ...env } as NodeJS.ProcessEnv);
+}
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  http: () => ReturnType<typeof request>;
+  close(): Promise<void>;
+}
+
+/** Boots the real AppModule (filters, pipes, guards and all) over HTTP on a random port. */
+export async function startTestApp(env: Record<string, string | undefined>): Promise<TestApp> {
+  const app = await createApp(testConfig(env), { logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const server = app.getHttpServer();
+  return { app, http: () => request(server), close: () => app.close() };
+}
