@@ -1,13 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
+import { AdminModule } from '../admin/admin.module.js';
 import { PrismaModule } from '../prisma/prisma.module.js';
+import { TokensModule } from '../tokens/tokens.module.js';
 import { UsersModule } from '../users/users.module.js';
 
 /** The services the CLI drives, without HTTP. */
 @Module({})
 export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: CliModule, imports: [ConfigModule.forRoot(config), PrismaModule, UsersModule] };
+    return { module: CliModule, imports: [ConfigModule.forRoot(config), PrismaModule, UsersModule, TokensModule, AdminModule] };
   }
 }

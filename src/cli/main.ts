@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { AccountsService } from '../admin/accounts.service.js';
 import { loadConfig } from '../config/app-config.js';
 import { MigrationRunner } from '../prisma/migration-runner.js';
+import { SigningKeysService } from '../tokens/signing-keys.service.js';
 import { readSeedFile } from '../users/seed-file.js';
 import { UsersService } from '../users/users.service.js';
 import { CliUsageError, parseCommandArgs, required } from './cli-args.js';
@@ -77,7 +79,7 @@ const commands: Record<string, Handler> = {
   },
   'users disable': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' } });
-    return (await context()).get(UsersService).setStatus(required(v, 'email'), 'DISABLED');
+    return (await context()).get(AccountsService).disableUser(required(v, 'email'));
   },
   'users enable': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' } });
@@ -89,7 +91,11 @@ const commands: Record<string, Handler> = {
   },
   'keys revoke': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, 'public-key': { type: 'string' } });
-    return (await context()).get(UsersService).revokePublicKey(required(v, 'email'), required(v, 'public-key'));
+    return (await context()).get(AccountsService).revokePublicKey(required(v, 'email'), required(v, 'public-key'));
+  },
+  'signing-keys rotate': async (args, context) => {
+    parseCommandArgs(args, {});
+    return (await context()).get(SigningKeysService).rotate();
   },
   'db migrate': async (args, context) => {
     parseCommandArgs(args, {});

@@ -16,6 +16,7 @@ export const VALIDATION_OPTIONS: ValidationPipeOptions = {
   // No implicit conversion: "60" is not 60, and a mistyped field is an error, not a guess.
   transformOptions: { enableImplicitConversion: false },
   forbidUnknownValues: true,
+  stopAtFirstError: true,
   validationError: { target: false, value: false },
   exceptionFactory: (errors) => new RequestError('ARGUMENT_NOT_VALID', describe(errors).join('; ') || 'invalid request'),
 };

@@ -52,3 +52,11 @@ export interface NewUser {
   passwordHash: string | null;
   passwordExpiresAt: Date | null;
 }
+
+/** Who a session belongs to, as its tokens carry it. */
+export interface SessionPrincipal {
+  userId: string;
+  email: string;
+  account: string;
+  role: Role;
+}

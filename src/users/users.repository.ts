@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client.js';
 import { PrismaService } from '../prisma/prisma.service.js';
 import type {
+  CredentialKind,
   LoginCandidate,
+  SessionPrincipal,
   NewUser,
   PublicKeyCredential,
   UserRecord,
@@ -111,6 +113,24 @@ export class UsersRepository {
       },
     });
     return row ? { id: row.id, email: row.email, account: row.account, role: row.role, activeKeys: row.publicKeys } : undefined;
+  }
+
+  /**
+   * The claims of an active user whose session credential is still active; undefined when the user
+   * is disabled or gone or the key, wallet or password was revoked or removed.
+   */
+  async findSessionPrincipal(userId: string, credentialKind: CredentialKind, credentialId: string | null): Promise<SessionPrincipal | undefined> {
+    const row = await this.prisma.user.findFirst({
+      where: {
+        id: userId,
+        status: 'ACTIVE',
+        ...(credentialKind === 'ED25519_KEY' ? { publicKeys: { some: { id: credentialId ?? undefined, revokedAt: null } } } : {}),
+        ...(credentialKind === 'WALLET' ? { wallets: { some: { id: credentialId ?? undefined, revokedAt: null } } } : {}),
+        ...(credentialKind === 'PASSWORD' ? { passwordHash: { not: null } } : {}),
+      },
+      select: { id: true, email: true, account: true, role: true },
+    });
+    return row ? { userId: row.id, email: row.email, account: row.account, role: row.role } : undefined;
   }
 
   async addPublicKey(userId: string, publicKeyHex: string): Promise<PublicKeyCredential> {

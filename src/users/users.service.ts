@@ -3,7 +3,7 @@ import { checkEd25519PublicKey, describePublicKeyProblem } from './ed25519-publi
 import { normalizeEmail } from './email.js';
 import { parseEthereumAddress } from './ethereum-address.js';
 import { PasswordHasher } from './password-hasher.js';
-import { ROLES, type LoginCandidate, type PublicKeyCredential, type Role, type UserRecord, type UserWithCredentials, type WalletCredential } from './user.types.js';
+import { ROLES, type CredentialKind, type LoginCandidate, type SessionPrincipal, type PublicKeyCredential, type Role, type UserRecord, type UserWithCredentials, type WalletCredential } from './user.types.js';
 import { UsersRepository, type SeedUser } from './users.repository.js';
 import { UserError } from './users.errors.js';
 
@@ -50,6 +50,10 @@ export class UsersService {
   /** The active user with this email and their active keys, or undefined. Login's one query. */
   findLoginCandidate(email: string): Promise<LoginCandidate | undefined> {
     return this.users.findLoginCandidate(normalizeEmail(email));
+  }
+
+  findSessionPrincipal(userId: string, credentialKind: CredentialKind, credentialId: string | null): Promise<SessionPrincipal | undefined> {
+    return this.users.findSessionPrincipal(userId, credentialKind, credentialId);
   }
 
   async setStatus(email: string, status: 'ACTIVE' | 'DISABLED'): Promise<UserRecord> {

@@ -1,0 +1,66 @@
+import { Controller, Headers, HttpCode, Patch, Post, Req, UseGuards } from '@nestjs/common';
+import { AuthGuard } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
+import { tokenFromAuthorization } from '../common/authorization-header.js';
+import { SessionsService, type TokenPair } from '../tokens/sessions.service.js';
+import { TokenError } from '../tokens/token.errors.js';
+import { TokenService } from '../tokens/token.service.js';
+import type { AuthenticatedLogin } from './authenticated-login.js';
+import { ok, type Envelope } from './envelope.js';
+
+export interface FibTokens {
+  accessToken: string;
+  refreshToken: string;
+  /** The access token's lifetime in seconds. */
+  expirationTime: number;
+  accessExpiryAt: number;
+  refreshExpiryAt: number;
+}
+
+function requireToken(header: string | undefined): string {
+  const token = tokenFromAuthorization(header);
+  if (!token) throw new TokenError('MISSING_TOKEN', 'Authorization header with a token is required');
+  return token;
+}
+
+/** The FIB session API (DESIGN section 3). */
+@Controller('auth/api/v1/authentication-management')
+export class FibSessionController {
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly tokens: TokenService,
+  ) {}
+
+  private envelope(message: string, pair: TokenPair): Envelope<FibTokens> {
+    return ok(message, {
+      accessToken: pair.accessToken,
+      refreshToken: pair.refreshToken,
+      expirationTime: pair.accessTtl,
+      accessExpiryAt: pair.accessExp * 1000,
+      refreshExpiryAt: pair.refreshExp * 1000,
+    });
+  }
+
+  @Post('session')
+  @HttpCode(200)
+  @UseGuards(AuthGuard('email-signature'))
+  async login(@Req() request: FastifyRequest & { user: AuthenticatedLogin }): Promise<Envelope<FibTokens>> {
+    const { principal, credential } = request.user;
+    const pair = await this.sessions.start(principal, credential, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+    return this.envelope('User authorization has been successful.', pair);
+  }
+
+  @Patch('session')
+  @HttpCode(200)
+  async refresh(@Headers('authorization') authorization: string | undefined): Promise<Envelope<FibTokens>> {
+    const claims = await this.tokens.verifyRefresh(requireToken(authorization));
+    return this.envelope('Tokens have been refreshed.', await this.sessions.refresh(claims));
+  }
+
+  @Post('logout')
+  @HttpCode(200)
+  async logout(@Headers('authorization') authorization: string | undefined): Promise<Envelope<Record<string, never>>> {
+    await this.sessions.logout(requireToken(authorization));
+    return ok('User has been logged out.', {});
+  }
+}

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { decodeJwt, errors } from 'jose';
+import { AppConfig } from '../config/app-config.js';
+import type { CredentialKind } from '../users/user.types.js';
+import { UsersService } from '../users/users.service.js';
+import { SessionRepository } from './session.repository.js';
+import { TokenError } from './token.errors.js';
+import { TokenService } from './token.service.js';
+import type { AccessClaims, RefreshClaims, SessionPrincipal } from './token.types.js';
+
+export interface LoginContext {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface Credential {
+  kind: CredentialKind;
+  id: string | null;
+}
+
+/** Lifetimes in seconds; each API has its own (FIB 300 s / 24 h, Ethereum 15 min / 24 h). */
+export interface Lifetimes {
+  access: number;
+  refresh: number;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds the access token lives. */
+  accessTtl: number;
+  /** Epoch seconds. */
+  accessExp: number;
+  refreshExp: number;
+}
+
+/**
+ * Sessions are refresh-token families: a login starts one, each refresh rotates it, a reuse or a
+ * logout revokes it. Access tokens carry their session id, so revoking a session refuses them too.
+ */
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly sessions: SessionRepository,
+    private readonly tokens: TokenService,
+    private readonly users: UsersService,
+    private readonly config: AppConfig,
+  ) {}
+
+  get defaultLifetimes(): Lifetimes {
+    return { access: this.config.ACCESS_TOKEN_TTL, refresh: this.config.REFRESH_TOKEN_TTL };
+  }
+
+  async start(principal: SessionPrincipal, credential: Credential, context: LoginContext, lifetimes = this.defaultLifetimes): Promise<TokenPair> {
+    const sid = randomUUID();
+    const refreshJti = randomUUID();
+    const access = await this.tokens.issueAccess({ acc: principal.account, sub: principal.email, role: principal.role, sid }, lifetimes.access);
+    const refresh = await this.tokens.issueRefresh({ sub: principal.email, acjti: access.jti, sid }, refreshJti, lifetimes.refresh);
+    await this.sessions.create({
+      id: sid,
+      userId: principal.userId,
+      credentialKind: credential.kind,
+      credentialId: credential.id,
+      ip: context.ip,
+      userAgent: context.userAgent?.slice(0, 512) ?? null,
+      refreshJti,
+      expiresAt: new Date(refresh.exp * 1000),
+    });
+    return { accessToken: access.token, refreshToken: refresh.token, accessTtl: lifetimes.access, accessExp: access.exp, refreshExp: refresh.exp };
+  }
+
+  /** Rotates a verified refresh token into a new pair, or throws INVALID_TOKEN (revoking the family on reuse). */
+  async refresh(claims: RefreshClaims, lifetimes = this.defaultLifetimes): Promise<TokenPair> {
+    const childJti = randomUUID();
+    const childExpiresAt = new Date((Math.floor(Date.now() / 1000) + lifetimes.refresh) * 1000);
+    const outcome = await this.sessions.rotate(claims.jti, childJti, childExpiresAt, this.config.REFRESH_REUSE_GRACE * 1000);
+    switch (outcome.kind) {
+      case 'invalid':
+        throw new TokenError('INVALID_TOKEN', outcome.reason === 'revoked' ? 'session has ended' : outcome.reason === 'expired' ? 'token has expired' : 'refresh token is unknown');
+      case 'reused':
+        throw new TokenError('INVALID_TOKEN', 'refresh token was already used; the session has been revoked');
+      case 'rotated':
+        break;
+    }
+    const { session } = outcome;
+    const principal = await this.users.findSessionPrincipal(session.userId, session.credentialKind, session.credentialId);
+    if (!principal) {
+      await this.sessions.revoke(session.id, 'user or credential no longer active');
+      throw new TokenError('INVALID_TOKEN', 'session has ended');
+    }
+    const access = await this.tokens.issueAccess({ acc: principal.account, sub: principal.email, role: principal.role, sid: session.id }, lifetimes.access);
+    const refresh = await this.tokens.issueRefresh({ sub: principal.email, acjti: access.jti, sid: session.id }, childJti, lifetimes.refresh);
+    return { accessToken: access.token, refreshToken: refresh.token, accessTtl: lifetimes.access, accessExp: access.exp, refreshExp: refresh.exp };
+  }
+
+  /** Verifies an access token and that its session is live: what every bearer-protected route needs. */
+  async authenticate(accessToken: string): Promise<AccessClaims> {
+    const claims = await this.tokens.verifyAccess(accessToken);
+    const session = await this.sessions.findById(claims.sid);
+    if (!session || session.revokedAt) throw new TokenError('INVALID_TOKEN', 'session has ended');
+    return claims;
+  }
+
+  async logout(accessToken: string): Promise<void> {
+    const claims = await this.authenticate(accessToken);
+    await this.sessions.revoke(claims.sid, 'logout');
+  }
+
+  revokeRefreshFamily(jti: string, reason: string): Promise<void> {
+    return this.sessions.revokeRefreshToken(jti, reason);
+  }
+
+  revokeForUser(userId: string, reason: string): Promise<number> {
+    return this.sessions.revokeForUser(userId, reason);
+  }
+
+  revokeForCredential(credentialId: string, reason: string): Promise<number> {
+    return this.sessions.revokeForCredential(credentialId, reason);
+  }
+
+  /** RFC 7662: the claims of a live token, or undefined for a revoked, expired, foreign or malformed one. */
+  async introspect(token: string): Promise<(AccessClaims | RefreshClaims) | undefined> {
+    let claims;
+    try {
+      // The unverified payload only chooses which verification to run; verify() checks it again.
+      const use = decodeJwt(token).token_use === 'refresh' ? 'refresh' : 'access';
+      claims = await this.tokens.verify(token, use, {});
+    } catch (error) {
+      if (error instanceof TokenError || error instanceof errors.JOSEError) return undefined;
+      throw error;
+    }
+    const session = await this.sessions.findById(claims.sid);
+    if (!session || session.revokedAt) return undefined;
+    if (claims.token_use === 'refresh' && !(await this.sessions.isRefreshTokenLive(claims.jti))) return undefined;
+    return claims;
+  }
+}

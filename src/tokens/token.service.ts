@@ -1,0 +1,94 @@
+import { randomUUID, sign } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { AppConfig } from '../config/app-config.js';
+import { SigningKeysService } from './signing-keys.service.js';
+import { TokenError } from './token.errors.js';
+import type { AccessClaims, IssuedToken, RefreshClaims, TokenClaims, TokenUse } from './token.types.js';
+
+// A kid we issue is a base64url SHA-256 thumbprint; anything else (a path, SQL, 10 kB) is refused before lookup.
+const KID = /^[A-Za-z0-9_-]{1,64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MAX_TOKEN_LENGTH = 4096;
+
+function base64url(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** Issues and verifies the service's EdDSA JWTs. Signing is node:crypto; verification is jose. */
+@Injectable()
+export class TokenService {
+  constructor(
+    private readonly keys: SigningKeysService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async issueAccess(claims: Pick<AccessClaims, 'acc' | 'sub' | 'role' | 'sid'>, ttlSeconds = this.config.ACCESS_TOKEN_TTL): Promise<IssuedToken> {
+    return this.sign({ token_use: 'access', acc: claims.acc, sub: claims.sub, role: claims.role, sid: claims.sid }, ttlSeconds);
+  }
+
+  async issueRefresh(claims: Pick<RefreshClaims, 'sub' | 'acjti' | 'sid'>, jti: string, ttlSeconds = this.config.REFRESH_TOKEN_TTL): Promise<IssuedToken> {
+    return this.sign({ token_use: 'refresh', sub: claims.sub, acjti: claims.acjti, sid: claims.sid }, ttlSeconds, jti);
+  }
+
+  private async sign(claims: object, ttlSeconds: number, jti: string = randomUUID()): Promise<IssuedToken> {
+    const { kid, privateKey } = await this.keys.signingKey();
+    const iat = Math.floor(Date.now() / 1000);
+    const exp = iat + ttlSeconds;
+    const payload = { ...claims, iss: this.config.JWT_ISSUER, aud: this.config.JWT_AUDIENCE, iat, exp, jti };
+    const input = `${base64url({ typ: 'JWT', alg: 'EdDSA', kid })}.${base64url(payload)}`;
+    const signature = sign(null, Buffer.from(input), privateKey).toString('base64url');
+    return { token: `${input}.${signature}`, jti, exp };
+  }
+
+  verifyAccess(token: string, options: { ignoreExpiry?: boolean } = {}): Promise<AccessClaims> {
+    return this.verify(token, 'access', options) as Promise<AccessClaims>;
+  }
+
+  verifyRefresh(token: string): Promise<RefreshClaims> {
+    return this.verify(token, 'refresh', {}) as Promise<RefreshClaims>;
+  }
+
+  /** Verifies signature, algorithm, issuer, audience, expiry and use; throws TokenError('INVALID_TOKEN'). */
+  async verify(token: string, use: TokenUse, options: { ignoreExpiry?: boolean }): Promise<TokenClaims> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw new TokenError('INVALID_TOKEN', 'token is malformed');
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        async (header) => {
+          if (typeof header.kid !== 'string' || !KID.test(header.kid)) throw new TokenError('INVALID_KID', 'token has no valid key id');
+          const key = await this.keys.publicKey(header.kid);
+          if (!key) throw new TokenError('INVALID_KID', 'token was not signed by a key of this service');
+          return key;
+        },
+        {
+          algorithms: ['EdDSA'],
+          issuer: this.config.JWT_ISSUER,
+          audience: this.config.JWT_AUDIENCE,
+          typ: 'JWT',
+          requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+          // The Ethereum API's refresh accepts an expired access token: only its expiry is waived.
+          ...(options.ignoreExpiry ? { clockTolerance: Number.MAX_SAFE_INTEGER } : {}),
+        },
+      ));
+    } catch (error) {
+      if (error instanceof TokenError) throw new TokenError('INVALID_TOKEN', error.message);
+      if (error instanceof joseErrors.JWTExpired) throw new TokenError('INVALID_TOKEN', 'token has expired');
+      if (error instanceof joseErrors.JOSEError) throw new TokenError('INVALID_TOKEN', 'token is malformed or its signature does not verify');
+      throw error;
+    }
+    if (payload.token_use !== use) {
+      throw new TokenError('INVALID_TOKEN', `expected ${use === 'access' ? 'an access' : 'a refresh'} token`);
+    }
+    if (typeof payload.jti !== 'string' || !UUID.test(payload.jti) || typeof payload.sid !== 'string' || !UUID.test(payload.sid)) {
+      throw new TokenError('INVALID_TOKEN', 'token is malformed');
+    }
+    if (use === 'refresh' && (typeof payload.acjti !== 'string' || !UUID.test(payload.acjti))) {
+      throw new TokenError('INVALID_TOKEN', 'token is malformed');
+    }
+    return payload as unknown as TokenClaims;
+  }
+}
