@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, RequestError } from '../common/domain-error.js';
 import type { ApiError } from './api-error.js';
-import { fibStatusFor, type Rendered } from './fib-status-table.js';
+import { envelopeStatusFor, type Rendered } from './envelope-status-table.js';
 
 /** Errors raised by Fastify or Nest before our code runs (body parsing, routing), as request errors. */
 function fromFramework(exception: unknown): RequestError | undefined {
@@ -54,7 +54,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const error = exception instanceof DomainError ? (exception as ApiError) : fromFramework(exception);
     let rendered: Rendered;
     if (error) {
-      rendered = fibStatusFor(error);
+      rendered = envelopeStatusFor(error);
     } else {
       this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
       rendered = { status: 500, name: 'InternalError', message: `Internal error (request id ${request.id})` };

@@ -5,6 +5,8 @@ export type AuthErrorCode =
   | 'USER_NOT_FOUND'
   | 'SIGNATURE_DECODE'
   | 'INVALID_PUBLIC_KEY'
+  | 'TIMESTAMP_OUT_OF_WINDOW'
+  | 'SIGNATURE_REPLAYED'
   | 'TOO_MANY_REQUESTS';
 
 /** A login proof that was refused. The message is safe to show the caller. */

@@ -1,13 +1,17 @@
 import { Module } from '@nestjs/common';
-import { PassportModule } from '@nestjs/passport';
+import { Clock } from '../common/clock.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { FibSessionController } from './fib-session.controller.js';
+import { LoginAuthenticator } from './login-authenticator.js';
 import { EmailSignatureStrategy } from './strategies/email-signature.strategy.js';
+import { WalletSignatureStrategy } from './strategies/wallet-signature.strategy.js';
+import { WalletLoginReplayRepository } from './wallet-login-replay.repository.js';
+import { WalletSessionController } from './wallet-session.controller.js';
 
 @Module({
-  imports: [PassportModule, UsersModule, TokensModule],
-  controllers: [FibSessionController],
-  providers: [EmailSignatureStrategy],
+  imports: [UsersModule, TokensModule],
+  controllers: [FibSessionController, WalletSessionController],
+  providers: [Clock, LoginAuthenticator, EmailSignatureStrategy, WalletSignatureStrategy, WalletLoginReplayRepository],
 })
 export class AuthModule {}

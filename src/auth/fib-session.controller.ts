@@ -1,12 +1,10 @@
 import { Controller, Headers, HttpCode, Patch, Post, Req, UseGuards } from '@nestjs/common';
-import { AuthGuard } from '@nestjs/passport';
-import type { FastifyRequest } from 'fastify';
 import { tokenFromAuthorization } from '../common/authorization-header.js';
 import { SessionsService, type TokenPair } from '../tokens/sessions.service.js';
 import { TokenError } from '../tokens/token.errors.js';
 import { TokenService } from '../tokens/token.service.js';
-import type { AuthenticatedLogin } from './authenticated-login.js';
 import { ok, type Envelope } from './envelope.js';
+import { LoginGuard, type LoginRequest } from './login.guard.js';
 
 export interface FibTokens {
   accessToken: string;
@@ -43,8 +41,8 @@ export class FibSessionController {
 
   @Post('session')
   @HttpCode(200)
-  @UseGuards(AuthGuard('email-signature'))
-  async login(@Req() request: FastifyRequest & { user: AuthenticatedLogin }): Promise<Envelope<FibTokens>> {
+  @UseGuards(LoginGuard('email-signature'))
+  async login(@Req() request: LoginRequest): Promise<Envelope<FibTokens>> {
     const { principal, credential } = request.user;
     const pair = await this.sessions.start(principal, credential, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
     return this.envelope('User authorization has been successful.', pair);

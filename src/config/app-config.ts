@@ -61,6 +61,13 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(300)
   REFRESH_REUSE_GRACE = 10;
 
+  /** The Ethereum API's lifetimes (DESIGN section 5): access 15 min, refresh 24 h. */
+  @Transform(toInt) @IsInt() @Min(5) @Max(86400)
+  WALLET_ACCESS_TOKEN_TTL = 900;
+
+  @Transform(toInt) @IsInt() @Min(60) @Max(31536000)
+  WALLET_REFRESH_TOKEN_TTL = 86400;
+
   @IsString() @MinLength(1)
   JWT_ISSUER = 'sigauth';
 

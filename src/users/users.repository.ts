@@ -44,8 +44,23 @@ function toUserWithCredentials(row: UserRowWithCredentials): UserWithCredentials
   };
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+/** The model whose unique constraint a write violated, or undefined for any other error. */
+function uniqueViolationModel(error: unknown): string | undefined {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') return undefined;
+  return (error.meta?.modelName as string | undefined) ?? 'unknown';
+}
+
+function translateUniqueViolation(error: unknown, email?: string): unknown {
+  switch (uniqueViolationModel(error)) {
+    case undefined:
+      return error;
+    case 'Wallet':
+      return new UserError('CREDENTIAL_EXISTS', 'the wallet is already held by an active user');
+    case 'PublicKey':
+      return new UserError('CREDENTIAL_EXISTS', 'the user already holds this public key');
+    default:
+      return new UserError('EMAIL_TAKEN', `a user with email ${email ?? 'this email'} already exists`);
+  }
 }
 
 export type SeedUser = NewUser;
@@ -71,8 +86,7 @@ export class UsersRepository {
       });
       return toUserWithCredentials(row);
     } catch (error) {
-      if (isUniqueViolation(error)) throw new UserError('EMAIL_TAKEN', `a user with email ${user.email} already exists`);
-      throw error;
+      throw translateUniqueViolation(error, user.email);
     }
   }
 
@@ -133,6 +147,17 @@ export class UsersRepository {
     return row ? { userId: row.id, email: row.email, account: row.account, role: row.role } : undefined;
   }
 
+  /** The active user holding this active wallet, with the wallet's id, or undefined. */
+  async findWalletLoginCandidate(address: string): Promise<{ principal: SessionPrincipal; walletId: string } | undefined> {
+    const wallet = await this.prisma.wallet.findFirst({
+      where: { address, revokedAt: null, user: { status: 'ACTIVE' } },
+      select: { id: true, user: { select: { id: true, email: true, account: true, role: true } } },
+    });
+    if (!wallet) return undefined;
+    const { user } = wallet;
+    return { principal: { userId: user.id, email: user.email, account: user.account, role: user.role }, walletId: wallet.id };
+  }
+
   async addPublicKey(userId: string, publicKeyHex: string): Promise<PublicKeyCredential> {
     try {
       return await this.prisma.publicKey.create({
@@ -140,8 +165,7 @@ export class UsersRepository {
         select: { id: true, publicKeyHex: true, createdAt: true, revokedAt: true },
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new UserError('CREDENTIAL_EXISTS', 'the user already holds this public key');
-      throw error;
+      throw translateUniqueViolation(error);
     }
   }
 
@@ -165,8 +189,7 @@ export class UsersRepository {
         select: { id: true, address: true, createdAt: true, revokedAt: true },
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new UserError('CREDENTIAL_EXISTS', 'the user already holds this wallet');
-      throw error;
+      throw translateUniqueViolation(error);
     }
   }
 

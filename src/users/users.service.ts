@@ -52,6 +52,11 @@ export class UsersService {
     return this.users.findLoginCandidate(normalizeEmail(email));
   }
 
+  /** Login by wallet: `address` is already a parsed lower-case address. */
+  findWalletLoginCandidate(address: string): Promise<{ principal: SessionPrincipal; walletId: string } | undefined> {
+    return this.users.findWalletLoginCandidate(address);
+  }
+
   findSessionPrincipal(userId: string, credentialKind: CredentialKind, credentialId: string | null): Promise<SessionPrincipal | undefined> {
     return this.users.findSessionPrincipal(userId, credentialKind, credentialId);
   }

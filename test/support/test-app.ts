@@ -43,7 +43,7 @@ export interface TestApp {
 
 /** Boots the real AppModule (filters, pipes, guards and all) over HTTP on a random port. */
 export async function startTestApp(env: Record<string, string | undefined>): Promise<TestApp> {
-  const app = await createApp(testConfig(env), { logger: false });
+  const app = await createApp(testConfig(env), process.env.SIGAUTH_TEST_LOGS ? {} : { logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const server = app.getHttpServer();
   return { app, http: () => request(server), close: () => app.close() };

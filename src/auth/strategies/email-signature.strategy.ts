@@ -1,8 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
-import { Strategy } from 'passport-custom';
 import { RequestError } from '../../common/domain-error.js';
 import { blake2b256, irohaHash } from '../../common/iroha-hash.js';
 import { decodeStrictHex } from '../../common/strict-hex.js';
@@ -22,12 +20,10 @@ const KEY_CACHE_LIMIT = 10_000;
  * key in the request only selects which of the user's active keys is meant.
  */
 @Injectable()
-export class EmailSignatureStrategy extends PassportStrategy(Strategy, 'email-signature') {
+export class EmailSignatureStrategy {
   private readonly keyCache = new Map<string, KeyObject>();
 
-  constructor(private readonly users: UsersService) {
-    super();
-  }
+  constructor(private readonly users: UsersService) {}
 
   async validate(request: FastifyRequest): Promise<AuthenticatedLogin> {
     const body = await validateBody(FibLoginDto, request.body);

@@ -8,11 +8,12 @@ export interface Rendered {
 }
 
 /**
- * The FIB API's status table (DESIGN section 3), also used by the routes that share its envelope:
- * token introspection, JWKS, admin, health. Exhaustive: a new error code does not compile until
- * it has a row here.
+ * The status table of every API that answers in the `{ status, data }` envelope: the FIB API
+ * (DESIGN section 3), the Ethereum API (section 5), introspection, admin and health. Where the
+ * two login APIs share a case they share its name. Exhaustive: a new error code does not compile
+ * until it has a row here.
  */
-export function fibStatusFor(error: ApiError): Rendered {
+export function envelopeStatusFor(error: ApiError): Rendered {
   switch (error.family) {
     case 'request':
       switch (error.code) {
@@ -39,6 +40,10 @@ export function fibStatusFor(error: ApiError): Rendered {
           return { status: 422, name: 'SignatureDecodeError', message: error.message };
         case 'INVALID_PUBLIC_KEY':
           return { status: 422, name: 'InvalidPublicKey', message: error.message };
+        case 'TIMESTAMP_OUT_OF_WINDOW':
+          return { status: 401, name: 'TimestampOutOfWindow', message: error.message };
+        case 'SIGNATURE_REPLAYED':
+          return { status: 401, name: 'SignatureReplayed', message: error.message };
         case 'TOO_MANY_REQUESTS':
           return { status: 429, name: 'TooManyRequests', message: error.message };
       }
@@ -47,6 +52,7 @@ export function fibStatusFor(error: ApiError): Rendered {
       switch (error.code) {
         case 'INVALID_TOKEN':
         case 'INVALID_KID':
+        case 'TOKEN_PAIR_MISMATCH':
           return { status: 401, name: 'InvalidToken', message: error.message };
         case 'MISSING_TOKEN':
           return { status: 422, name: 'ArgumentNotValid', message: error.message };
