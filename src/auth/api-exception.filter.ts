@@ -3,6 +3,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, RequestError } from '../common/domain-error.js';
 import type { ApiError } from './api-error.js';
 import { envelopeStatusFor, type Rendered } from './envelope-status-table.js';
+import { serviceAccountStatusFor } from './service-account-status-table.js';
+
+/** The Redis-style API answers in its own error body; every other route in the envelope. */
+const SERVICE_ACCOUNT_PREFIX = '/v1/users/';
 
 /** Errors raised by Fastify or Nest before our code runs (body parsing, routing), as request errors. */
 function fromFramework(exception: unknown): RequestError | undefined {
@@ -42,7 +46,8 @@ function fromFramework(exception: unknown): RequestError | undefined {
 
 /**
  * The one place that turns errors into HTTP answers. Each API family has its own status table and
- * body shape; unknown errors are logged and answered with a generic 500 that carries the request id.
+ * body shape, chosen by path; unknown errors are logged and answered with a generic 500 that
+ * carries only the request id.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
@@ -52,17 +57,19 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const error = exception instanceof DomainError ? (exception as ApiError) : fromFramework(exception);
-    let rendered: Rendered;
-    if (error) {
-      rendered = envelopeStatusFor(error);
-    } else {
-      this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
-      rendered = { status: 500, name: 'InternalError', message: `Internal error (request id ${request.id})` };
+    if (!error) this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
+    void reply.header('content-type', 'application/json; charset=utf-8');
+    if (request.url.startsWith(SERVICE_ACCOUNT_PREFIX)) {
+      const rendered = error
+        ? serviceAccountStatusFor(error)
+        : { status: 500, errorCode: 'internal_error', message: `Internal error (request id ${request.id})` };
+      void reply.status(rendered.status).send({ error_code: rendered.errorCode, message: rendered.message });
+      return;
     }
+    const rendered: Rendered = error
+      ? envelopeStatusFor(error)
+      : { status: 500, name: 'InternalError', message: `Internal error (request id ${request.id})` };
     if (rendered.headers) void reply.headers(rendered.headers);
-    void reply
-      .status(rendered.status)
-      .header('content-type', 'application/json; charset=utf-8')
-      .send({ status: { code: rendered.status, name: rendered.name, message: rendered.message }, data: null });
+    void reply.status(rendered.status).send({ status: { code: rendered.status, name: rendered.name, message: rendered.message }, data: null });
   }
 }

@@ -7,6 +7,8 @@ export type AuthErrorCode =
   | 'INVALID_PUBLIC_KEY'
   | 'TIMESTAMP_OUT_OF_WINDOW'
   | 'SIGNATURE_REPLAYED'
+  | 'BAD_CREDENTIALS'
+  | 'PASSWORD_EXPIRED'
   | 'TOO_MANY_REQUESTS';
 
 /** A login proof that was refused. The message is safe to show the caller. */

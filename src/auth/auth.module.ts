@@ -4,6 +4,9 @@ import { TokensModule } from '../tokens/tokens.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { FibSessionController } from './fib-session.controller.js';
 import { LoginAuthenticator } from './login-authenticator.js';
+import { ServiceAccountController } from './service-account.controller.js';
+import { ServiceAccountService } from './service-account.service.js';
+import { PasswordStrategy } from './strategies/password.strategy.js';
 import { EmailSignatureStrategy } from './strategies/email-signature.strategy.js';
 import { WalletSignatureStrategy } from './strategies/wallet-signature.strategy.js';
 import { WalletLoginReplayRepository } from './wallet-login-replay.repository.js';
@@ -11,7 +14,7 @@ import { WalletSessionController } from './wallet-session.controller.js';
 
 @Module({
   imports: [UsersModule, TokensModule],
-  controllers: [FibSessionController, WalletSessionController],
-  providers: [Clock, LoginAuthenticator, EmailSignatureStrategy, WalletSignatureStrategy, WalletLoginReplayRepository],
+  controllers: [FibSessionController, WalletSessionController, ServiceAccountController],
+  providers: [Clock, LoginAuthenticator, EmailSignatureStrategy, PasswordStrategy, ServiceAccountService, WalletSignatureStrategy, WalletLoginReplayRepository],
 })
 export class AuthModule {}

@@ -44,6 +44,10 @@ export function envelopeStatusFor(error: ApiError): Rendered {
           return { status: 401, name: 'TimestampOutOfWindow', message: error.message };
         case 'SIGNATURE_REPLAYED':
           return { status: 401, name: 'SignatureReplayed', message: error.message };
+        case 'BAD_CREDENTIALS':
+          return { status: 401, name: 'Unauthorized', message: error.message };
+        case 'PASSWORD_EXPIRED':
+          return { status: 401, name: 'PasswordExpired', message: error.message };
         case 'TOO_MANY_REQUESTS':
           return { status: 429, name: 'TooManyRequests', message: error.message };
       }

@@ -4,9 +4,10 @@ import { Authenticator } from 'passport';
 import { Strategy as CustomStrategy } from 'passport-custom';
 import type { AuthenticatedLogin } from './authenticated-login.js';
 import { EmailSignatureStrategy } from './strategies/email-signature.strategy.js';
+import { PasswordStrategy } from './strategies/password.strategy.js';
 import { WalletSignatureStrategy } from './strategies/wallet-signature.strategy.js';
 
-export type LoginStrategyName = 'email-signature' | 'wallet-signature';
+export type LoginStrategyName = 'email-signature' | 'wallet-signature' | 'password';
 
 /**
  * Passport, scoped to this application. @nestjs/passport registers strategies on passport's
@@ -18,8 +19,8 @@ export type LoginStrategyName = 'email-signature' | 'wallet-signature';
 export class LoginAuthenticator {
   private readonly passport = new Authenticator();
 
-  constructor(email: EmailSignatureStrategy, wallet: WalletSignatureStrategy) {
-    for (const [name, strategy] of [['email-signature', email], ['wallet-signature', wallet]] as const) {
+  constructor(email: EmailSignatureStrategy, wallet: WalletSignatureStrategy, password: PasswordStrategy) {
+    for (const [name, strategy] of [['email-signature', email], ['wallet-signature', wallet], ['password', password]] as const) {
       this.passport.use(
         name,
         new CustomStrategy((request, done) => {

@@ -9,7 +9,8 @@ export interface NewSession {
   credentialId: string | null;
   ip: string | null;
   userAgent: string | null;
-  refreshJti: string;
+  /** The first refresh token; null for a session of access tokens only (service accounts). */
+  refreshJti: string | null;
   expiresAt: Date;
 }
 
@@ -48,7 +49,7 @@ export class SessionRepository {
         ip: session.ip,
         userAgent: session.userAgent,
         expiresAt: session.expiresAt,
-        refreshTokens: { create: { jti: session.refreshJti, expiresAt: session.expiresAt } },
+        ...(session.refreshJti ? { refreshTokens: { create: { jti: session.refreshJti, expiresAt: session.expiresAt } } } : {}),
       },
     });
   }
@@ -92,6 +93,12 @@ export class SessionRepository {
 
   async findById(id: string): Promise<SessionRecord | undefined> {
     return (await this.prisma.session.findUnique({ where: { id } })) ?? undefined;
+  }
+
+  /** Marks a live session used and extends it to `expiresAt`; false when it is no longer live. */
+  async touch(id: string, expiresAt: Date): Promise<boolean> {
+    const { count } = await this.prisma.session.updateMany({ where: { id, revokedAt: null }, data: { lastUsedAt: new Date(), expiresAt } });
+    return count === 1;
   }
 
   /** Revokes one session if it is live; returns whether it was. */

@@ -4,10 +4,10 @@ import { decodeJwt, errors } from 'jose';
 import { AppConfig } from '../config/app-config.js';
 import type { CredentialKind } from '../users/user.types.js';
 import { UsersService } from '../users/users.service.js';
-import { SessionRepository } from './session.repository.js';
+import { SessionRepository, type SessionRecord } from './session.repository.js';
 import { TokenError } from './token.errors.js';
 import { TokenService } from './token.service.js';
-import type { AccessClaims, RefreshClaims, SessionPrincipal } from './token.types.js';
+import type { AccessClaims, IssuedToken, RefreshClaims, SessionPrincipal } from './token.types.js';
 
 export interface LoginContext {
   ip: string | null;
@@ -96,10 +96,38 @@ export class SessionsService {
 
   /** Verifies an access token and that its session is live: what every bearer-protected route needs. */
   async authenticate(accessToken: string): Promise<AccessClaims> {
+    return (await this.authenticateSession(accessToken)).claims;
+  }
+
+  async authenticateSession(accessToken: string): Promise<{ claims: AccessClaims; session: SessionRecord }> {
     const claims = await this.tokens.verifyAccess(accessToken);
     const session = await this.sessions.findById(claims.sid);
     if (!session || session.revokedAt) throw new TokenError('INVALID_TOKEN', 'session has ended');
-    return claims;
+    return { claims, session };
+  }
+
+  /** A session of access tokens only (no refresh family), as service accounts get. */
+  async startAccessOnly(principal: SessionPrincipal, credential: Credential, context: LoginContext, ttlSeconds: number): Promise<IssuedToken> {
+    const sid = randomUUID();
+    const access = await this.tokens.issueAccess({ acc: principal.account, sub: principal.email, role: principal.role, sid }, ttlSeconds);
+    await this.sessions.create({
+      id: sid,
+      userId: principal.userId,
+      credentialKind: credential.kind,
+      credentialId: credential.id,
+      ip: context.ip,
+      userAgent: context.userAgent?.slice(0, 512) ?? null,
+      refreshJti: null,
+      expiresAt: new Date(access.exp * 1000),
+    });
+    return access;
+  }
+
+  /** A new access token in the same session, with the principal's current claims. */
+  async reissueAccess(sessionId: string, principal: SessionPrincipal, ttlSeconds: number): Promise<IssuedToken> {
+    const access = await this.tokens.issueAccess({ acc: principal.account, sub: principal.email, role: principal.role, sid: sessionId }, ttlSeconds);
+    if (!(await this.sessions.touch(sessionId, new Date(access.exp * 1000)))) throw new TokenError('INVALID_TOKEN', 'session has ended');
+    return access;
   }
 
   async logout(accessToken: string): Promise<void> {

@@ -60,3 +60,10 @@ export interface SessionPrincipal {
   account: string;
   role: Role;
 }
+
+/** What a password login needs: the principal of an active user, the hash and its expiry. */
+export interface PasswordLogin {
+  principal: SessionPrincipal;
+  passwordHash: string;
+  passwordExpiresAt: Date | null;
+}

@@ -4,6 +4,7 @@ import { PrismaService } from '../prisma/prisma.service.js';
 import type {
   CredentialKind,
   LoginCandidate,
+  PasswordLogin,
   SessionPrincipal,
   NewUser,
   PublicKeyCredential,
@@ -156,6 +157,20 @@ export class UsersRepository {
     if (!wallet) return undefined;
     const { user } = wallet;
     return { principal: { userId: user.id, email: user.email, account: user.account, role: user.role }, walletId: wallet.id };
+  }
+
+  /** The active user with a password, found by email or id, or undefined. */
+  async findPasswordLogin(where: { email: string } | { id: string }): Promise<PasswordLogin | undefined> {
+    const row = await this.prisma.user.findFirst({
+      where: { ...where, status: 'ACTIVE', passwordHash: { not: null } },
+      select: { id: true, email: true, account: true, role: true, passwordHash: true, passwordExpiresAt: true },
+    });
+    if (!row) return undefined;
+    return {
+      principal: { userId: row.id, email: row.email, account: row.account, role: row.role },
+      passwordHash: row.passwordHash!,
+      passwordExpiresAt: row.passwordExpiresAt,
+    };
   }
 
   async addPublicKey(userId: string, publicKeyHex: string): Promise<PublicKeyCredential> {

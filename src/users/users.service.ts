@@ -3,7 +3,7 @@ import { checkEd25519PublicKey, describePublicKeyProblem } from './ed25519-publi
 import { normalizeEmail } from './email.js';
 import { parseEthereumAddress } from './ethereum-address.js';
 import { PasswordHasher } from './password-hasher.js';
-import { ROLES, type CredentialKind, type LoginCandidate, type SessionPrincipal, type PublicKeyCredential, type Role, type UserRecord, type UserWithCredentials, type WalletCredential } from './user.types.js';
+import { ROLES, type CredentialKind, type LoginCandidate, type PasswordLogin, type SessionPrincipal, type PublicKeyCredential, type Role, type UserRecord, type UserWithCredentials, type WalletCredential } from './user.types.js';
 import { UsersRepository, type SeedUser } from './users.repository.js';
 import { UserError } from './users.errors.js';
 
@@ -55,6 +55,20 @@ export class UsersService {
   /** Login by wallet: `address` is already a parsed lower-case address. */
   findWalletLoginCandidate(address: string): Promise<{ principal: SessionPrincipal; walletId: string } | undefined> {
     return this.users.findWalletLoginCandidate(address);
+  }
+
+  /** The active user with a password, by email (a login) or id (a token refresh). */
+  findPasswordLogin(by: { email: string } | { id: string }): Promise<PasswordLogin | undefined> {
+    if ('email' in by) {
+      let email: string;
+      try {
+        email = normalizeEmail(by.email);
+      } catch {
+        return Promise.resolve(undefined);
+      }
+      return this.users.findPasswordLogin({ email });
+    }
+    return this.users.findPasswordLogin(by);
   }
 
   findSessionPrincipal(userId: string, credentialKind: CredentialKind, credentialId: string | null): Promise<SessionPrincipal | undefined> {

@@ -1,0 +1,27 @@
+/** The roles sigauth puts in the `role` claim of an access token. */
+export type SigauthRole = 'ROLE_PEER' | 'ROLE_ADMIN' | 'ROLE_SERVICE';
+
+/** The verified claims of a sigauth access token, attached to `request.user` by SigauthAuthGuard. */
+export interface SigauthPrincipal {
+  token_use: 'access';
+  /** The user's account name, e.g. `alice@wonderland`. */
+  acc: string;
+  /** The user's email. */
+  sub: string;
+  role: SigauthRole;
+  /** The session (refresh family) the token belongs to. */
+  sid: string;
+  iss: string;
+  aud: string | string[];
+  /** Epoch seconds. */
+  iat: number;
+  /** Epoch seconds. */
+  exp: number;
+  jti: string;
+}
+
+/** The part of an HTTP request (Fastify or Express) the guard reads and writes. */
+export interface SigauthRequest {
+  headers: Record<string, string | string[] | undefined>;
+  user?: SigauthPrincipal;
+}
