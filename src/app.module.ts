@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { ApiExceptionFilter } from './auth/api-exception.filter.js';
 import { AuthModule } from './auth/auth.module.js';
 import { validationPipe } from './common/validation.js';
@@ -8,6 +9,7 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
 import { PrismaModule } from './prisma/prisma.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -17,7 +19,7 @@ export class AppModule {
   static forRoot(config?: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), PrismaModule, UsersModule, TokensModule, AuthModule, AdminModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), PrismaModule, AuditModule, RateLimitModule, UsersModule, TokensModule, AuthModule, AdminModule, HealthModule],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         { provide: APP_PIPE, useValue: validationPipe },

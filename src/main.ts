@@ -7,7 +7,31 @@ import { ConfigValidationError, loadConfig, type AppConfig } from './config/app-
 async function serve(config: AppConfig): Promise<void> {
   const app = await createApp(config);
   await app.listen({ port: config.PORT, host: config.HOST });
-  new Logger('sigauth').log(`listening on ${config.HOST}:${config.PORT} (pid ${process.pid})`);
+  const logger = new Logger('sigauth');
+  logger.log(`listening on ${config.HOST}:${config.PORT} (pid ${process.pid})`);
+  // Nest's own shutdown hooks release modules (the database pool) before the server stops, under
+  // requests still in flight. So: stop accepting and finish in-flight requests first, then close
+  // the modules (the audit log flushes, the pool ends), then exit.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: finishing in-flight requests`);
+    void app
+      .getHttpAdapter()
+      .getInstance()
+      .close()
+      .then(() => app.close())
+      .then(
+        () => process.exit(0),
+        (error: Error) => {
+          logger.error(`shutdown failed: ${error.message}`);
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }
 
 function main(): void {
@@ -27,12 +51,22 @@ function main(): void {
       process.exit(78);
     }
     for (let i = 0; i < config.WORKERS; i++) cluster.fork();
+    let stopping = false;
     cluster.on('exit', (worker, code, signal) => {
-      if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGINT') {
-        console.error(`worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
-        cluster.fork();
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+        return;
       }
+      console.error(`worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
+      cluster.fork();
     });
+    // Each worker drains its own in-flight requests; the primary waits for all of them.
+    const stopWorkers = (signal: NodeJS.Signals): void => {
+      stopping = true;
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    };
+    process.once('SIGTERM', stopWorkers);
+    process.once('SIGINT', stopWorkers);
     return;
   }
   serve(config).catch((error: unknown) => {

@@ -59,6 +59,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const error = exception instanceof DomainError ? (exception as ApiError) : fromFramework(exception);
     if (!error) this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
     void reply.header('content-type', 'application/json; charset=utf-8');
+    const retryAfter = error?.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     if (request.url.startsWith(SERVICE_ACCOUNT_PREFIX)) {
       const rendered = error
         ? serviceAccountStatusFor(error)
@@ -69,7 +71,6 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const rendered: Rendered = error
       ? envelopeStatusFor(error)
       : { status: 500, name: 'InternalError', message: `Internal error (request id ${request.id})` };
-    if (rendered.headers) void reply.headers(rendered.headers);
     void reply.status(rendered.status).send({ status: { code: rendered.status, name: rendered.name, message: rendered.message }, data: null });
   }
 }

@@ -4,7 +4,6 @@ export interface Rendered {
   status: number;
   name: string;
   message: string;
-  headers?: Record<string, string>;
 }
 
 /**
@@ -44,6 +43,10 @@ export function envelopeStatusFor(error: ApiError): Rendered {
           return { status: 401, name: 'TimestampOutOfWindow', message: error.message };
         case 'SIGNATURE_REPLAYED':
           return { status: 401, name: 'SignatureReplayed', message: error.message };
+        case 'CHALLENGE_REQUIRED':
+          return { status: 401, name: 'ChallengeRequired', message: error.message };
+        case 'INVALID_CHALLENGE':
+          return { status: 401, name: 'InvalidChallenge', message: error.message };
         case 'BAD_CREDENTIALS':
           return { status: 401, name: 'Unauthorized', message: error.message };
         case 'PASSWORD_EXPIRED':

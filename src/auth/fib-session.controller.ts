@@ -1,9 +1,14 @@
-import { Controller, Headers, HttpCode, Patch, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Patch, Post, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { tokenFromAuthorization } from '../common/authorization-header.js';
+import { RateLimit } from '../rate-limit/rate-limit.guard.js';
 import { SessionsService, type TokenPair } from '../tokens/sessions.service.js';
 import { TokenError } from '../tokens/token.errors.js';
 import { TokenService } from '../tokens/token.service.js';
+import { claimedEmailKey } from '../users/email.js';
+import { ChallengeDto } from './dto/fib-login.dto.js';
 import { ok, type Envelope } from './envelope.js';
+import { LoginChallengeService } from './login-challenge.service.js';
 import { LoginGuard, type LoginRequest } from './login.guard.js';
 
 export interface FibTokens {
@@ -13,6 +18,10 @@ export interface FibTokens {
   expirationTime: number;
   accessExpiryAt: number;
   refreshExpiryAt: number;
+}
+
+function challengeIdentity(request: FastifyRequest): string | undefined {
+  return claimedEmailKey((request.body as { email?: unknown } | undefined)?.email);
 }
 
 function requireToken(header: string | undefined): string {
@@ -27,6 +36,7 @@ export class FibSessionController {
   constructor(
     private readonly sessions: SessionsService,
     private readonly tokens: TokenService,
+    private readonly challenges: LoginChallengeService,
   ) {}
 
   private envelope(message: string, pair: TokenPair): Envelope<FibTokens> {
@@ -48,8 +58,17 @@ export class FibSessionController {
     return this.envelope('User authorization has been successful.', pair);
   }
 
+  /** A single-use nonce for a challenge login, answered alike whether or not the email has an account. */
+  @Post('challenge')
+  @HttpCode(200)
+  @UseGuards(RateLimit('challenge', challengeIdentity))
+  async challenge(@Body() body: ChallengeDto): Promise<Envelope<{ nonce: string; expiresAt: number }>> {
+    return ok('Challenge issued.', await this.challenges.issue(body.email));
+  }
+
   @Patch('session')
   @HttpCode(200)
+  @UseGuards(RateLimit('refresh'))
   async refresh(@Headers('authorization') authorization: string | undefined): Promise<Envelope<FibTokens>> {
     const claims = await this.tokens.verifyRefresh(requireToken(authorization));
     return this.envelope('Tokens have been refreshed.', await this.sessions.refresh(claims));

@@ -41,6 +41,8 @@ export function serviceAccountStatusFor(error: ApiError): RedisRendered {
         case 'INVALID_PUBLIC_KEY':
         case 'TIMESTAMP_OUT_OF_WINDOW':
         case 'SIGNATURE_REPLAYED':
+        case 'CHALLENGE_REQUIRED':
+        case 'INVALID_CHALLENGE':
           return { status: 401, errorCode: 'unauthorized', message: 'Unauthorized' };
       }
       break;

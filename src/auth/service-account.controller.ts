@@ -1,5 +1,6 @@
 import { Body, Controller, Headers, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { tokenFromAuthorization } from '../common/authorization-header.js';
+import { RateLimit } from '../rate-limit/rate-limit.guard.js';
 import { TokenError } from '../tokens/token.errors.js';
 import { serviceTokenTtl } from './dto/service-token.dto.js';
 import { LoginGuard, type LoginRequest } from './login.guard.js';
@@ -21,6 +22,7 @@ export class ServiceAccountController {
 
   @Post('refresh_jwt')
   @HttpCode(200)
+  @UseGuards(RateLimit('refresh'))
   async refreshJwt(@Headers('authorization') authorization: string | undefined, @Body() body: unknown): Promise<{ access_token: string }> {
     const ttl = await serviceTokenTtl(body);
     const token = tokenFromAuthorization(authorization);

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
+import { RateLimit } from '../rate-limit/rate-limit.guard.js';
 import { SessionsService, type Lifetimes, type TokenPair } from '../tokens/sessions.service.js';
 import { TokenError } from '../tokens/token.errors.js';
 import { TokenService } from '../tokens/token.service.js';
@@ -47,6 +48,7 @@ export class WalletSessionController {
    */
   @Post('refresh')
   @HttpCode(200)
+  @UseGuards(RateLimit('refresh'))
   async refresh(@Body() body: WalletRefreshDto): Promise<Envelope<WalletTokens>> {
     const refreshClaims = await this.tokens.verifyRefresh(body.refreshToken);
     let accessJti: string;

@@ -10,11 +10,6 @@ export function generateKeyPair(): { privateKeyHex: string; publicKeyHex: string
   return { privateKeyHex: Buffer.from(seed).toString('hex'), publicKeyHex: Buffer.from(pair.publicKey).toString('hex') };
 }
 
-/** What the FIB client signs: the email, or `<nonce>:<email>` for a challenge login. */
-export function loginMessage(email: string, nonce?: string): string {
-  return nonce === undefined ? email : `${nonce}:${email}`;
-}
-
 export function signLoginMessage(privateKeyHex: string, message: string): string {
   const seed = decodeStrictHex(privateKeyHex, 32);
   if (!seed) throw new CliUsageError('--private-key must be exactly 64 hex digits (the 32-byte seed)');

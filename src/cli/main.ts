@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AccountsService } from '../admin/accounts.service.js';
+import { loginMessage } from '../common/login-message.js';
 import { loadConfig } from '../config/app-config.js';
 import { MigrationRunner } from '../prisma/migration-runner.js';
 import { SigningKeysService } from '../tokens/signing-keys.service.js';
@@ -9,7 +10,7 @@ import { readSeedFile } from '../users/seed-file.js';
 import { UsersService } from '../users/users.service.js';
 import { CliUsageError, parseCommandArgs, required } from './cli-args.js';
 import { CliModule } from './cli.module.js';
-import { generateKeyPair, loginMessage, signLoginMessage } from './client-keys.js';
+import { generateKeyPair, signLoginMessage } from './client-keys.js';
 
 const USAGE = `usage: npm run cli -- <command>
   keys generate

@@ -81,6 +81,10 @@ export class AppConfig {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
+  /** Behind a proxy, take the client address from X-Forwarded-For (rate limits and audit use it). */
+  @Transform(toBool) @IsBoolean()
+  TRUST_PROXY = false;
+
   @Transform(toInt) @IsInt() @Min(1) @Max(64)
   WORKERS = 1;
 
@@ -95,6 +99,29 @@ export class AppConfig {
 
   @Transform(toInt) @IsInt() @Min(1024) @Max(104857600)
   BODY_LIMIT_BYTES = 1048576;
+
+  /** Shares rate-limit budgets between instances; unset keeps them in each process's memory. */
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(86400)
+  RATE_LIMIT_WINDOW_SECONDS = 60;
+
+  /** Requests per client address per window on each credential endpoint; 0 turns the limit off. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000000)
+  RATE_LIMIT_PER_IP = 300;
+
+  /** Failed attempts per identity (email, wallet) per window before 429; 0 turns the limit off. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000000)
+  RATE_LIMIT_FAILURES_PER_IDENTITY = 10;
+
+  /** Challenge login: off, optional (static signatures still accepted), or required. */
+  @IsIn(['off', 'optional', 'required'])
+  LOGIN_CHALLENGE: 'off' | 'optional' | 'required' = 'optional';
+
+  /** Answer an unknown user like a bad signature (401 instead of 404), with the same work done. */
+  @Transform(toBool) @IsBoolean()
+  HIDE_USER_EXISTENCE = false;
 }
 
 export class ConfigValidationError extends Error {
@@ -106,7 +133,7 @@ export class ConfigValidationError extends Error {
 
 /** Parses and validates the environment; throws a ConfigValidationError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'SIGNING_KEY_ENCRYPTION_KEY']);
+  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'SIGNING_KEY_ENCRYPTION_KEY', 'REDIS_URL']);
   const raw: Record<string, unknown> = {};
   for (const key of known) {
     if (env[key] !== undefined) raw[key] = env[key];

@@ -154,6 +154,17 @@ describe('SigauthTokenVerifier', () => {
     ]);
   });
 
+  it('keeps verifying from the cached key set while sigauth is down, until the cache reaches its maximum age', async () => {
+    const v = verifier({ jwksCacheMaxAgeSeconds: 0.3 });
+    await v.verify(await issuer.mint());
+    const token = await issuer.mint();
+    await issuer.close();
+    await expect(v.verify(token)).resolves.toMatchObject({ sub: 'alice@example.org' });
+    await sleep(350);
+    await expect(v.verify(token)).rejects.toBeInstanceOf(SigauthUnavailableError);
+    issuer = await startTestJwksIssuer();
+  });
+
   it('refuses options that cannot work, naming the option', () => {
     const good: SigauthGuardOptions = { jwksUrl: 'https://auth.example.org/.well-known/jwks.json', issuer: 'sigauth', audience: 'sigauth' };
     expect(() => new SigauthTokenVerifier(good)).not.toThrow();

@@ -31,7 +31,7 @@ export interface SessionRecord {
 /** What presenting a refresh token did to its family. */
 export type RotationOutcome =
   | { kind: 'rotated'; session: SessionRecord; grace: boolean }
-  | { kind: 'reused'; sessionId: string }
+  | { kind: 'reused'; sessionId: string; userId: string }
   | { kind: 'invalid'; reason: 'unknown' | 'expired' | 'revoked' };
 
 /** Sessions (refresh-token families) and their tokens. */
@@ -78,7 +78,7 @@ export class SessionRepository {
         const childRotated = withinGrace && (await tx.refreshToken.count({ where: { parentJti: jti, rotatedAt: { not: null } } })) > 0;
         if (!withinGrace || childRotated) {
           await tx.session.update({ where: { id: token.sessionId }, data: { revokedAt: now, revokedReason: 'refresh token reused' } });
-          return { kind: 'reused', sessionId: token.sessionId };
+          return { kind: 'reused', sessionId: token.sessionId, userId: token.session.userId };
         }
         grace = true;
       }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { decodeJwt, errors } from 'jose';
+import { AuditService } from '../audit/audit.service.js';
 import { AppConfig } from '../config/app-config.js';
 import type { CredentialKind } from '../users/user.types.js';
 import { UsersService } from '../users/users.service.js';
@@ -46,6 +47,7 @@ export class SessionsService {
     private readonly tokens: TokenService,
     private readonly users: UsersService,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   get defaultLifetimes(): Lifetimes {
@@ -67,6 +69,7 @@ export class SessionsService {
       refreshJti,
       expiresAt: new Date(refresh.exp * 1000),
     });
+    this.recordLogin(principal, credential, sid);
     return { accessToken: access.token, refreshToken: refresh.token, accessTtl: lifetimes.access, accessExp: access.exp, refreshExp: refresh.exp };
   }
 
@@ -79,6 +82,7 @@ export class SessionsService {
       case 'invalid':
         throw new TokenError('INVALID_TOKEN', outcome.reason === 'revoked' ? 'session has ended' : outcome.reason === 'expired' ? 'token has expired' : 'refresh token is unknown');
       case 'reused':
+        this.audit.record({ type: 'token.reuse_detected', outcome: 'failure', reason: 'REFRESH_TOKEN_REUSED', userId: outcome.userId, sessionId: outcome.sessionId });
         throw new TokenError('INVALID_TOKEN', 'refresh token was already used; the session has been revoked');
       case 'rotated':
         break;
@@ -91,6 +95,7 @@ export class SessionsService {
     }
     const access = await this.tokens.issueAccess({ acc: principal.account, sub: principal.email, role: principal.role, sid: session.id }, lifetimes.access);
     const refresh = await this.tokens.issueRefresh({ sub: principal.email, acjti: access.jti, sid: session.id }, childJti, lifetimes.refresh);
+    this.audit.record({ type: 'token.refresh', outcome: 'success', userId: principal.userId, principal: principal.email, sessionId: session.id, details: { grace: outcome.grace } });
     return { accessToken: access.token, refreshToken: refresh.token, accessTtl: lifetimes.access, accessExp: access.exp, refreshExp: refresh.exp };
   }
 
@@ -120,6 +125,7 @@ export class SessionsService {
       refreshJti: null,
       expiresAt: new Date(access.exp * 1000),
     });
+    this.recordLogin(principal, credential, sid);
     return access;
   }
 
@@ -131,8 +137,21 @@ export class SessionsService {
   }
 
   async logout(accessToken: string): Promise<void> {
-    const claims = await this.authenticate(accessToken);
-    await this.sessions.revoke(claims.sid, 'logout');
+    const { claims, session } = await this.authenticateSession(accessToken);
+    if (await this.sessions.revoke(claims.sid, 'logout')) {
+      this.audit.record({ type: 'logout', outcome: 'success', userId: session.userId, principal: claims.sub, sessionId: claims.sid });
+    }
+  }
+
+  private recordLogin(principal: SessionPrincipal, credential: Credential, sessionId: string): void {
+    this.audit.record({
+      type: 'login.success',
+      outcome: 'success',
+      userId: principal.userId,
+      principal: principal.email,
+      sessionId,
+      details: { credential: credential.kind, credentialId: credential.id },
+    });
   }
 
   revokeRefreshFamily(jti: string, reason: string): Promise<void> {

@@ -58,7 +58,8 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.ensureActiveKey();
+    // Without its tables (migrations pending) the service still starts, unready; keys load on first use.
+    await this.ensureActiveKey().catch((e: Error) => this.logger.warn(`signing keys not loaded yet: ${e.message.split('\n')[0]}`));
     this.timer = setInterval(() => void this.reload().catch((e: Error) => this.logger.warn(`signing key reload failed: ${e.message}`)), RELOAD_INTERVAL_MS);
     this.timer.unref();
   }

@@ -19,3 +19,8 @@ export function normalizeEmail(email: string): string {
   if (!isWellFormedEmail(email)) throw new UserError('INVALID_EMAIL', 'email is empty, longer than 254 characters or malformed');
   return email.trim().normalize('NFC').toLowerCase();
 }
+
+/** The normalised form of whatever a client claims as its email, for keying budgets; never throws. */
+export function claimedEmailKey(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length <= 1024 ? value.trim().normalize('NFC').toLowerCase().slice(0, MAX_EMAIL_LENGTH) : undefined;
+}

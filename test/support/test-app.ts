@@ -7,11 +7,17 @@ import { createApp } from '../../src/app.factory.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { createTestDatabase, testBackend, type TestDatabase } from './database.js';
 
-/** Cheap Argon2 for tests (supabase/auth does the same); production defaults are in AppConfig. */
+/**
+ * Cheap Argon2 for tests (supabase/auth does the same), and rate limits off: the status-table
+ * suites send many failing requests from one address on purpose. test/rate-limit.e2e-spec.ts
+ * turns the limits on. Production defaults are in AppConfig.
+ */
 export const TEST_ENV = {
   ARGON2_MEMORY_KIB: '1024',
   ARGON2_ITERATIONS: '1',
   LOG_LEVEL: 'silent',
+  RATE_LIMIT_PER_IP: '0',
+  RATE_LIMIT_FAILURES_PER_IDENTITY: '0',
 } as const;
 
 export interface TestStorage {
@@ -43,7 +49,8 @@ export interface TestApp {
 
 /** Boots the real AppModule (filters, pipes, guards and all) over HTTP on a random port. */
 export async function startTestApp(env: Record<string, string | undefined>): Promise<TestApp> {
-  const app = await createApp(testConfig(env), process.env.SIGAUTH_TEST_LOGS ? {} : { logger: false });
+  // SIGAUTH_TEST_LOGS=debug (or any level) shows the service's logs while a test runs.
+  const app = await createApp(testConfig({ ...env, ...(process.env.SIGAUTH_TEST_LOGS ? { LOG_LEVEL: process.env.SIGAUTH_TEST_LOGS } : {}) }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const server = app.getHttpServer();
   return { app, http: () => request(server), close: () => app.close() };

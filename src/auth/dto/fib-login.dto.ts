@@ -29,7 +29,17 @@ export class FibLoginDto {
   @IsOptional() @MaxLength(1024) @IsString()
   authPublicKeyHex?: string;
 
+  /** Challenge login: the nonce from POST .../challenge; the signed message is then `<nonce>:<email>`. */
+  @IsOptional() @MaxLength(128) @IsString()
+  nonce?: string;
+
   /** Older clients send the key under this name. */
   @IsOptional() @MaxLength(1024) @IsString()
   publicKey?: string;
+}
+
+/** POST .../challenge. */
+export class ChallengeDto {
+  @IsWellFormedEmail() @MaxLength(MAX_EMAIL_LENGTH) @MinLength(1) @IsString()
+  email!: string;
 }

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Clock } from '../../common/clock.js';
 import { RequestError } from '../../common/domain-error.js';
 import { validateBody } from '../../common/validation.js';
+import { AppConfig } from '../../config/app-config.js';
 import { UsersService } from '../../users/users.service.js';
 import { AuthError } from '../auth.errors.js';
 import type { AuthenticatedLogin } from '../authenticated-login.js';
@@ -24,6 +25,7 @@ export class WalletSignatureStrategy {
     private readonly users: UsersService,
     private readonly replays: WalletLoginReplayRepository,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
 
   async validate(request: FastifyRequest): Promise<AuthenticatedLogin> {
@@ -38,7 +40,10 @@ export class WalletSignatureStrategy {
     const recovered = signature === 'INVALID' ? undefined : recoverPersonalSignAddress(String(body.timestampInMs), signature);
     if (recovered !== signer) throw new AuthError('INVALID_SIGNATURE', 'Signature is not valid.');
     const candidate = await this.users.findWalletLoginCandidate(signer);
-    if (!candidate) throw new AuthError('USER_NOT_FOUND', 'User not found.');
+    if (!candidate) {
+      if (this.config.HIDE_USER_EXISTENCE) throw new AuthError('INVALID_SIGNATURE', 'Signature is not valid.');
+      throw new AuthError('USER_NOT_FOUND', 'User not found.');
+    }
     // Keyed by (address, timestamp), not by signature bytes: every encoding of one signature is one use.
     const fresh = await this.replays.claim(signer, body.timestampInMs, new Date(body.timestampInMs + WALLET_LOGIN_WINDOW_MS));
     if (!fresh) throw new AuthError('SIGNATURE_REPLAYED', 'this signed timestamp has already been used');

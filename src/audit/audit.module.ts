@@ -1,0 +1,11 @@
+import { Global, Module } from '@nestjs/common';
+import { AuditRepository } from './audit.repository.js';
+import { AuditService } from './audit.service.js';
+
+/** Global: every module records events; only this one writes them. */
+@Global()
+@Module({
+  providers: [AuditRepository, AuditService],
+  exports: [AuditService],
+})
+export class AuditModule {}

@@ -1,0 +1,88 @@
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { currentRequest } from '../common/request-context.js';
+import { AuditRepository, type AuditRow } from './audit.repository.js';
+import type { AuditEvent, AuditEventInput, AuditQuery } from './audit.types.js';
+
+const FLUSH_INTERVAL_MS = 200;
+const MAX_BATCH = 1000;
+/** Beyond this many unwritten events (the database down for long), the oldest are dropped and counted. */
+const MAX_PENDING = 100_000;
+
+/**
+ * Records audit events without making requests wait for them: events are queued in memory and
+ * written in batches every 200 ms, and the queue is flushed when the application shuts down.
+ * A failed write keeps its events queued for the next attempt.
+ */
+@Injectable()
+export class AuditService implements OnModuleDestroy, BeforeApplicationShutdown {
+  private readonly logger = new Logger(AuditService.name);
+  private pending: AuditRow[] = [];
+  private flushing?: Promise<void>;
+  private dropped = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly repository: AuditRepository) {
+    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  record(event: AuditEventInput): void {
+    const request = currentRequest();
+    this.pending.push({
+      ...event,
+      occurredAt: new Date(),
+      ip: request?.ip ?? null,
+      userAgent: request?.userAgent ?? null,
+      requestId: request?.requestId ?? null,
+    });
+    if (this.pending.length > MAX_PENDING) {
+      this.dropped += this.pending.length - MAX_PENDING;
+      this.pending.splice(0, this.pending.length - MAX_PENDING);
+    }
+    if (this.pending.length >= MAX_BATCH) void this.flush();
+  }
+
+  /** Writes everything queued so far; concurrent callers share one write. */
+  flush(): Promise<void> {
+    this.flushing ??= this.writePending().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  find(query: AuditQuery): Promise<AuditEvent[]> {
+    return this.repository.find(query);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.drain();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    // A flush in progress may have left events queued behind it.
+    for (let attempt = 0; attempt < 3 && (this.pending.length > 0 || this.flushing); attempt++) await this.flush();
+    if (this.pending.length > 0) this.logger.error(`${this.pending.length} audit events could not be written at shutdown`);
+  }
+
+  private async writePending(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      try {
+        await this.repository.insertMany(batch);
+      } catch (error) {
+        this.pending.unshift(...batch);
+        this.logger.warn(`audit write failed, ${this.pending.length} events kept for retry: ${(error as Error).message.split('\n')[0]}`);
+        return;
+      }
+    }
+    if (this.dropped > 0) {
+      this.logger.error(`${this.dropped} audit events were dropped while the database was unavailable`);
+      this.dropped = 0;
+    }
+  }
+}

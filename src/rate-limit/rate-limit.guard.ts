@@ -1,0 +1,18 @@
+import { Injectable, mixin, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { RateLimiterService, type RateLimitedEndpoint } from './rate-limiter.service.js';
+
+/** Per-address budget for a credential endpoint that has no login strategy (refresh, challenge). */
+export function RateLimit(endpoint: RateLimitedEndpoint, identity?: (request: FastifyRequest) => string | undefined): Type<CanActivate> {
+  @Injectable()
+  class RateLimitGuard implements CanActivate {
+    constructor(private readonly limiter: RateLimiterService) {}
+
+    async canActivate(context: ExecutionContext): Promise<boolean> {
+      const request = context.switchToHttp().getRequest<FastifyRequest>();
+      await this.limiter.check(endpoint, request.ip, identity?.(request));
+      return true;
+    }
+  }
+  return mixin(RateLimitGuard);
+}

@@ -1,0 +1,269 @@
+import type { AddressInfo } from 'node:net';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { generateKeyPair, SignJWT } from 'jose';
+import request from 'supertest';
+import { loadConsumerConfig, type ConsumerConfig } from '../examples/consumer/src/consumer-config.js';
+import { createConsumerApp } from '../examples/consumer/src/create-consumer-app.js';
+import { SigningKeysService } from '../src/tokens/signing-keys.service.js';
+import { UsersService } from '../src/users/users.service.js';
+import { testBackend } from './support/database.js';
+import { decodeJwtPart, newClientKey, signEmail, type ClientKey } from './support/fib-client.js';
+import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
+
+const BASE = '/auth/api/v1/authentication-management';
+const BILLING = { email: 'billing@svc.example', password: 'correct horse battery staple' };
+// A second sigauth instance on the same database: PostgreSQL serves many processes, PGlite one.
+const onServer = testBackend() === 'postgresql' ? it : it.skip;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const urlOf = (app: NestFastifyApplication) => `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+
+interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+}
+
+interface Consumer {
+  get(path: string, accessToken?: string): request.Test;
+  close(): Promise<void>;
+}
+
+const unauthorized = (message: string) => ({ statusCode: 401, error: 'Unauthorized', message });
+
+describe('the consumer example guarded by sigauth/guard, against a running sigauth', () => {
+  let storage: TestStorage;
+  let sigauth: TestApp;
+  let sigauthUrl: string;
+  const users: Record<'peer' | 'admin' | 'svc', { email: string; key: ClientKey }> = {
+    peer: { email: 'peer@example.org', key: newClientKey() },
+    admin: { email: 'admin@example.org', key: newClientKey() },
+    svc: { email: 'svc@example.org', key: newClientKey() },
+  };
+  const consumers: Consumer[] = [];
+  /** Offline verification only; a short key-set cooldown so the rotation test need not wait the default. */
+  let offline: Consumer;
+
+  async function startConsumer(config: Partial<ConsumerConfig> = {}): Promise<Consumer> {
+    const app = await createConsumerApp({ sigauthUrl, issuer: 'sigauth', audience: 'sigauth', jwksCooldownSeconds: 1, ...config }, { logger: false });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const consumer: Consumer = {
+      get: (path, accessToken) => {
+        const req = request(urlOf(app)).get(path);
+        return accessToken === undefined ? req : req.set('Authorization', `Bearer ${accessToken}`);
+      },
+      close: () => app.close(),
+    };
+    consumers.push(consumer);
+    return consumer;
+  }
+
+  async function login(who: keyof typeof users, service: TestApp = sigauth): Promise<Tokens> {
+    const { email, key } = users[who];
+    const res = await service.http().post(`${BASE}/session`).send({ email, signature: signEmail(key, email), authPublicKeyHex: key.publicKeyHex });
+    expect(res.status).toBe(200);
+    return res.body.data as Tokens;
+  }
+
+  const logout = async (accessToken: string, service: TestApp = sigauth) => {
+    const res = await service.http().post(`${BASE}/logout`).set('Authorization', accessToken);
+    expect(res.status).toBe(200);
+  };
+
+  beforeAll(async () => {
+    storage = await createTestStorage('consumer');
+    sigauth = await startTestApp(storage.env);
+    sigauthUrl = urlOf(sigauth.app);
+    const service = sigauth.app.get(UsersService);
+    await service.create({ email: users.peer.email, account: 'peer@example', publicKeys: [users.peer.key.publicKeyHex] });
+    await service.create({ email: users.admin.email, account: 'admin@example', role: 'ROLE_ADMIN', publicKeys: [users.admin.key.publicKeyHex] });
+    await service.create({ email: users.svc.email, account: 'svc@services', role: 'ROLE_SERVICE', publicKeys: [users.svc.key.publicKeyHex] });
+    await service.create({ email: BILLING.email, account: 'billing@svc', role: 'ROLE_SERVICE', password: BILLING.password });
+    offline = await startConsumer();
+  });
+  afterAll(async () => {
+    for (const consumer of consumers) await consumer.close();
+    await sigauth?.close();
+    await storage?.cleanup();
+  });
+
+  it('GET /public answers without a token', async () => {
+    const res = await offline.get('/public');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ public: true });
+  });
+
+  it('accepts a valid access token: 200 with the principal', async () => {
+    const { accessToken } = await login('peer');
+    const res = await offline.get('/profile', accessToken);
+    expect(res.status).toBe(200);
+    const { jti, sid, iat, exp } = decodeJwtPart(accessToken, 1);
+    expect(res.body).toEqual({ token_use: 'access', acc: 'peer@example', sub: 'peer@example.org', role: 'ROLE_PEER', sid, iss: 'sigauth', aud: 'sigauth', iat, exp, jti });
+    expect(res.body.exp - res.body.iat).toBe(300);
+  });
+
+  it('401 for a missing token, or one not sent as Bearer', async () => {
+    const missing = await offline.get('/profile');
+    expect(missing.status).toBe(401);
+    expect(missing.headers['www-authenticate']).toBe('Bearer');
+    expect(missing.body).toEqual(unauthorized('a bearer access token is required'));
+    // The FIB API's bare `Authorization: <token>` is sigauth's own convention, not a bearer credential.
+    const bare = await offline.get('/profile').set('Authorization', (await login('peer')).accessToken);
+    expect(bare.status).toBe(401);
+    expect(bare.body).toEqual(unauthorized('a bearer access token is required'));
+  });
+
+  it('401 for a forged token: signed by another Ed25519 key under sigauth\'s kid, or with a tampered payload', async () => {
+    const { accessToken } = await login('peer');
+    const header = decodeJwtPart(accessToken, 0);
+    const impostor = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const forged = await new SignJWT(decodeJwtPart(accessToken, 1)).setProtectedHeader({ typ: 'JWT', alg: 'EdDSA', kid: header.kid as string }).sign(impostor.privateKey);
+    const res = await offline.get('/profile', forged);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+    expect(res.body).toEqual(unauthorized('token is malformed or its signature does not verify'));
+
+    const [h, , signature] = accessToken.split('.');
+    const promoted = Buffer.from(JSON.stringify({ ...decodeJwtPart(accessToken, 1), role: 'ROLE_ADMIN' })).toString('base64url');
+    const tampered = await offline.get('/admin', `${h}.${promoted}.${signature}`);
+    expect(tampered.status).toBe(401);
+    expect(tampered.body).toEqual(unauthorized('token is malformed or its signature does not verify'));
+  });
+
+  it('401 for a refresh token', async () => {
+    const { refreshToken } = await login('peer');
+    const res = await offline.get('/profile', refreshToken);
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual(unauthorized('an access token is required'));
+  });
+
+  it('403 for a role the route does not admit; 200 for the role it does', async () => {
+    for (const who of ['peer', 'svc'] as const) {
+      const res = await offline.get('/admin', (await login(who)).accessToken);
+      expect(res.status).toBe(403);
+      expect(res.headers['www-authenticate']).toBe('Bearer error="insufficient_scope"');
+      expect(res.body).toEqual({ statusCode: 403, error: 'Forbidden', message: 'this route requires one of the roles ROLE_ADMIN' });
+    }
+    const admin = await offline.get('/admin', (await login('admin')).accessToken);
+    expect(admin.status).toBe(200);
+    expect(admin.body).toEqual({ admin: 'admin@example.org' });
+  });
+
+  onServer('401 for a wrong-audience token: sigauth started with JWT_AUDIENCE=other on the same database', async () => {
+    const other = await startTestApp({ ...storage.env, JWT_AUDIENCE: 'other' });
+    try {
+      const { accessToken } = await login('peer', other);
+      expect(decodeJwtPart(accessToken, 1).aud).toBe('other');
+      const res = await offline.get('/profile', accessToken);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual(unauthorized('token aud claim is not accepted'));
+      // Same signing key, same issuer: only the audience differs, and a service of that audience accepts it.
+      const otherAudience = await startConsumer({ audience: 'other' });
+      expect((await otherAudience.get('/profile', accessToken)).status).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('401 at a consumer configured for another audience or issuer', async () => {
+    const { accessToken } = await login('peer');
+    const billing = await startConsumer({ audience: 'billing' });
+    expect((await billing.get('/profile', accessToken)).body).toEqual(unauthorized('token aud claim is not accepted'));
+    const elsewhere = await startConsumer({ issuer: 'https://auth.elsewhere.example' });
+    expect((await elsewhere.get('/profile', accessToken)).body).toEqual(unauthorized('token iss claim is not accepted'));
+  });
+
+  describe('with introspection (the consumer calls sigauth as a ROLE_SERVICE account)', () => {
+    let introspecting: Consumer;
+
+    beforeAll(async () => {
+      const { accessToken: serviceToken } = await login('svc');
+      introspecting = await startConsumer({ introspectionToken: serviceToken });
+    });
+
+    it('accepts a live token, refuses it after logout, while the offline-only consumer still accepts it', async () => {
+      const { accessToken } = await login('peer');
+      expect((await introspecting.get('/profile', accessToken)).status).toBe(200);
+      await logout(accessToken);
+      const res = await introspecting.get('/profile', accessToken);
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+      expect(res.body).toEqual(unauthorized('token is no longer active'));
+      // The trade-off of offline verification: a logged-out token stays good until it expires.
+      expect((await offline.get('/profile', accessToken)).status).toBe(200);
+    });
+
+    it('configured from the environment with a service account password, renews its own caller token', async () => {
+      const config = loadConsumerConfig({ SIGAUTH_URL: sigauthUrl, SIGAUTH_SERVICE_EMAIL: BILLING.email, SIGAUTH_SERVICE_PASSWORD: BILLING.password });
+      const callerToken = config.introspectionToken as () => Promise<string>;
+      const [first, concurrent] = await Promise.all([callerToken(), callerToken()]);
+      expect(concurrent).toBe(first);
+      expect(await callerToken()).toBe(first);
+      const claims = decodeJwtPart(first, 1);
+      expect(claims).toMatchObject({ sub: BILLING.email, role: 'ROLE_SERVICE' });
+      expect((claims.exp as number) - (claims.iat as number)).toBe(900);
+
+      const fromEnv = await startConsumer(config);
+      const { accessToken } = await login('peer');
+      expect((await fromEnv.get('/profile', accessToken)).status).toBe(200);
+      await logout(accessToken);
+      expect((await fromEnv.get('/profile', accessToken)).body).toEqual(unauthorized('token is no longer active'));
+    });
+
+    it('still refuses a refresh token, before asking sigauth', async () => {
+      const res = await introspecting.get('/profile', (await login('peer')).refreshToken);
+      expect(res.body).toEqual(unauthorized('an access token is required'));
+    });
+
+    it('fails closed with 503 when sigauth refuses the consumer as an introspection caller', async () => {
+      const { accessToken: peerAsCaller } = await login('peer');
+      const misconfigured = await startConsumer({ introspectionToken: async () => peerAsCaller });
+      const res = await misconfigured.get('/profile', (await login('admin')).accessToken);
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'the token could not be verified, try again later' });
+    });
+
+    onServer('401 for an expired token (sigauth with ACCESS_TOKEN_TTL=5): a logged-out token is good offline only until then', async () => {
+      const shortLived = await startTestApp({ ...storage.env, ACCESS_TOKEN_TTL: '5' });
+      let accessToken: string;
+      try {
+        ({ accessToken } = await login('peer', shortLived));
+        expect((await offline.get('/profile', accessToken)).status).toBe(200);
+        await logout(accessToken, shortLived);
+      } finally {
+        await shortLived.close();
+      }
+      expect((await introspecting.get('/profile', accessToken)).body).toEqual(unauthorized('token is no longer active'));
+      expect((await offline.get('/profile', accessToken)).status).toBe(200);
+
+      const exp = decodeJwtPart(accessToken, 1).exp as number;
+      await sleep(Math.max(0, exp * 1000 - Date.now()) + 1000);
+      const res = await offline.get('/profile', accessToken);
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+      expect(res.body).toEqual(unauthorized('token has expired'));
+    });
+  });
+
+  it('keeps working after sigauth rotates its signing key, by refetching the key set for the new kid', async () => {
+    const before = await login('peer');
+    const oldKid = decodeJwtPart(before.accessToken, 0).kid;
+    // Both consumers now hold a key set with only the old key; one will not refetch for five minutes.
+    const stale = await startConsumer({ jwksCooldownSeconds: 300 });
+    expect((await stale.get('/profile', before.accessToken)).status).toBe(200);
+    expect((await offline.get('/profile', before.accessToken)).status).toBe(200);
+
+    const { kid: newKid } = await sigauth.app.get(SigningKeysService).rotate();
+    const after = await login('peer');
+    expect(decodeJwtPart(after.accessToken, 0).kid).toBe(newKid);
+    expect(newKid).not.toBe(oldKid);
+
+    // Within its cooldown a consumer does not refetch: the new kid is unknown to it.
+    expect((await stale.get('/profile', after.accessToken)).status).toBe(401);
+    await sleep(1100);
+    const res = await offline.get('/profile', after.accessToken);
+    expect(res.status).toBe(200);
+    expect(res.body.jti).toBe(decodeJwtPart(after.accessToken, 1).jti);
+    // The retired key stays published until its tokens have expired.
+    expect((await offline.get('/profile', before.accessToken)).status).toBe(200);
+  });
+});
