@@ -1,32 +1,67 @@
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
 import { SessionsService } from '../tokens/sessions.service.js';
-import type { PublicKeyCredential, UserRecord, WalletCredential } from '../users/user.types.js';
-import { UsersService } from '../users/users.service.js';
+import type { PublicKeyCredential, UserRecord, UserWithCredentials, WalletCredential } from '../users/user.types.js';
+import { UsersService, type UserInput } from '../users/users.service.js';
+
+/** Who made a change: an admin's email, or `cli` for the command line. */
+export type Actor = string;
 
 /**
- * Account changes that reach across users and sessions: disabling a user or revoking a credential
- * ends the sessions that depend on it. The credential is revoked first, so a failure in between
- * leaves sessions that refresh will still refuse (it re-checks user and credential).
+ * Account changes that reach across users, sessions and the audit log: disabling a user or
+ * revoking a credential ends the sessions that depend on it. The credential is revoked first, so
+ * a failure in between leaves sessions that refresh will still refuse (it re-checks both).
  */
 @Injectable()
 export class AccountsService {
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
+    private readonly audit: AuditService,
   ) {}
 
-  async disableUser(email: string): Promise<UserRecord & { sessionsEnded: number }> {
+  async createUser(input: UserInput, actor: Actor): Promise<UserWithCredentials> {
+    const user = await this.users.create(input);
+    this.audit.record({ type: 'user.created', outcome: 'success', userId: user.id, principal: user.email, details: { actor, role: user.role } });
+    return user;
+  }
+
+  async disableUser(email: string, actor: Actor): Promise<UserRecord & { sessionsEnded: number }> {
     const user = await this.users.setStatus(email, 'DISABLED');
-    return { ...user, sessionsEnded: await this.sessions.revokeForUser(user.id, 'user disabled') };
+    const sessionsEnded = await this.sessions.revokeForUser(user.id, 'user disabled');
+    this.audit.record({ type: 'user.disabled', outcome: 'success', userId: user.id, principal: user.email, details: { actor, sessionsEnded } });
+    return { ...user, sessionsEnded };
   }
 
-  async revokePublicKey(email: string, publicKeyHex: string): Promise<PublicKeyCredential & { sessionsEnded: number }> {
+  async enableUser(email: string, actor: Actor): Promise<UserRecord> {
+    const user = await this.users.setStatus(email, 'ACTIVE');
+    this.audit.record({ type: 'user.enabled', outcome: 'success', userId: user.id, principal: user.email, details: { actor } });
+    return user;
+  }
+
+  async addPublicKey(email: string, publicKeyHex: string, actor: Actor): Promise<PublicKeyCredential> {
+    const key = await this.users.addPublicKey(email, publicKeyHex);
+    this.audit.record({ type: 'credential.added', outcome: 'success', principal: email, details: { actor, kind: 'ED25519_KEY', credentialId: key.id } });
+    return key;
+  }
+
+  async revokePublicKey(email: string, publicKeyHex: string, actor: Actor): Promise<PublicKeyCredential & { sessionsEnded: number }> {
     const key = await this.users.revokePublicKey(email, publicKeyHex);
-    return { ...key, sessionsEnded: await this.sessions.revokeForCredential(key.id, 'key revoked') };
+    const sessionsEnded = await this.sessions.revokeForCredential(key.id, 'key revoked');
+    this.audit.record({ type: 'credential.revoked', outcome: 'success', principal: email, details: { actor, kind: 'ED25519_KEY', credentialId: key.id, sessionsEnded } });
+    return { ...key, sessionsEnded };
   }
 
-  async revokeWallet(email: string, address: string): Promise<WalletCredential & { sessionsEnded: number }> {
+  async addWallet(email: string, address: string, actor: Actor): Promise<WalletCredential> {
+    const wallet = await this.users.addWallet(email, address);
+    this.audit.record({ type: 'credential.added', outcome: 'success', principal: email, details: { actor, kind: 'WALLET', credentialId: wallet.id } });
+    return wallet;
+  }
+
+  async revokeWallet(email: string, address: string, actor: Actor): Promise<WalletCredential & { sessionsEnded: number }> {
     const wallet = await this.users.revokeWallet(email, address);
-    return { ...wallet, sessionsEnded: await this.sessions.revokeForCredential(wallet.id, 'wallet revoked') };
+    const sessionsEnded = await this.sessions.revokeForCredential(wallet.id, 'wallet revoked');
+    this.audit.record({ type: 'credential.revoked', outcome: 'success', principal: email, details: { actor, kind: 'WALLET', credentialId: wallet.id, sessionsEnded } });
+    return { ...wallet, sessionsEnded };
   }
 }

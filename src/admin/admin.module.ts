@@ -2,9 +2,12 @@ import { Module } from '@nestjs/common';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AccountsService } from './accounts.service.js';
+import { AdminController } from './admin.controller.js';
+import { MeController } from './me.controller.js';
 
 @Module({
   imports: [UsersModule, TokensModule],
+  controllers: [AdminController, MeController],
   providers: [AccountsService],
   exports: [AccountsService],
 })

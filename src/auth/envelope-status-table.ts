@@ -71,6 +71,8 @@ export function envelopeStatusFor(error: ApiError): Rendered {
           return { status: 404, name: 'UserNotFound', message: error.message };
         case 'CREDENTIAL_NOT_FOUND':
           return { status: 404, name: 'CredentialNotFound', message: error.message };
+        case 'SESSION_NOT_FOUND':
+          return { status: 404, name: 'SessionNotFound', message: error.message };
         case 'EMAIL_TAKEN':
         case 'CREDENTIAL_EXISTS':
           return { status: 409, name: 'Conflict', message: error.message };

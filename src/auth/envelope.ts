@@ -7,3 +7,7 @@ export interface Envelope<T> {
 export function ok<T>(message: string, data: T): Envelope<T> {
   return { status: { code: 200, name: 'OK', message }, data };
 }
+
+export function created<T>(message: string, data: T): Envelope<T> {
+  return { status: { code: 201, name: 'Created', message }, data };
+}

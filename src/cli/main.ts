@@ -70,7 +70,7 @@ const commands: Record<string, Handler> = {
       password: v['password-stdin'] ? await readStdin() : null,
       passwordExpiresAt: v['password-expires-at'] ?? null,
     };
-    return (await context()).get(UsersService).create(input);
+    return (await context()).get(AccountsService).createUser(input, 'cli');
   },
   'users list': async (args, context) => {
     const v = parseCommandArgs(args, { limit: { type: 'string' }, after: { type: 'string' } });
@@ -80,19 +80,19 @@ const commands: Record<string, Handler> = {
   },
   'users disable': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' } });
-    return (await context()).get(AccountsService).disableUser(required(v, 'email'));
+    return (await context()).get(AccountsService).disableUser(required(v, 'email'), 'cli');
   },
   'users enable': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' } });
-    return (await context()).get(UsersService).setStatus(required(v, 'email'), 'ACTIVE');
+    return (await context()).get(AccountsService).enableUser(required(v, 'email'), 'cli');
   },
   'keys add': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, 'public-key': { type: 'string' } });
-    return (await context()).get(UsersService).addPublicKey(required(v, 'email'), required(v, 'public-key'));
+    return (await context()).get(AccountsService).addPublicKey(required(v, 'email'), required(v, 'public-key'), 'cli');
   },
   'keys revoke': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, 'public-key': { type: 'string' } });
-    return (await context()).get(AccountsService).revokePublicKey(required(v, 'email'), required(v, 'public-key'));
+    return (await context()).get(AccountsService).revokePublicKey(required(v, 'email'), required(v, 'public-key'), 'cli');
   },
   'signing-keys rotate': async (args, context) => {
     parseCommandArgs(args, {});

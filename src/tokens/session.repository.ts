@@ -101,6 +101,15 @@ export class SessionRepository {
     return count === 1;
   }
 
+  /** A user's sessions, newest first; live ones only unless `includeEnded`. */
+  async listForUser(userId: string, includeEnded = false): Promise<SessionRecord[]> {
+    return this.prisma.session.findMany({
+      where: { userId, ...(includeEnded ? {} : { revokedAt: null, expiresAt: { gt: new Date() } }) },
+      orderBy: { createdAt: 'desc' },
+      take: 500,
+    });
+  }
+
   /** Revokes one session if it is live; returns whether it was. */
   async revoke(id: string, reason: string): Promise<boolean> {
     const { count } = await this.prisma.session.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date(), revokedReason: reason } });

@@ -10,6 +10,8 @@ import { TokenError } from './token.errors.js';
 import { TokenService } from './token.service.js';
 import type { AccessClaims, IssuedToken, RefreshClaims, SessionPrincipal } from './token.types.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface LoginContext {
   ip: string | null;
   userAgent: string | null;
@@ -152,6 +154,21 @@ export class SessionsService {
       sessionId,
       details: { credential: credential.kind, credentialId: credential.id },
     });
+  }
+
+  listForUser(userId: string, includeEnded = false): Promise<SessionRecord[]> {
+    return this.sessions.listForUser(userId, includeEnded);
+  }
+
+  async find(sessionId: string): Promise<SessionRecord | undefined> {
+    return UUID.test(sessionId) ? this.sessions.findById(sessionId) : undefined;
+  }
+
+  /** Ends a session; returns false when it was already ended. */
+  async end(session: SessionRecord, reason: string, actor: string): Promise<boolean> {
+    const ended = await this.sessions.revoke(session.id, reason);
+    if (ended) this.audit.record({ type: 'session.revoked', outcome: 'success', reason, userId: session.userId, sessionId: session.id, details: { actor } });
+    return ended;
   }
 
   revokeRefreshFamily(jti: string, reason: string): Promise<void> {

@@ -11,7 +11,8 @@ export type UserErrorCode =
   | 'USER_NOT_FOUND'
   | 'CREDENTIAL_NOT_FOUND'
   | 'CREDENTIAL_EXISTS'
-  | 'INVALID_SEED_FILE';
+  | 'INVALID_SEED_FILE'
+  | 'SESSION_NOT_FOUND';
 
 export class UserError extends DomainError<UserErrorCode> {
   readonly family = 'user';
