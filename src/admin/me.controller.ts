@@ -1,5 +1,7 @@
 import { Controller, Delete, Get, Param, Req, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ok, type Envelope } from '../auth/envelope.js';
+import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeOk, EXAMPLE_SESSION } from '../common/openapi.js';
 import { AccessTokenGuard, type AuthenticatedRequest } from '../tokens/access-token.guard.js';
 import type { SessionRecord } from '../tokens/session.repository.js';
 import { SessionsService } from '../tokens/sessions.service.js';
@@ -7,6 +9,9 @@ import { UsersService } from '../users/users.service.js';
 import { UserError } from '../users/users.errors.js';
 
 /** A signed-in user's own sessions. */
+@ApiTags('My sessions')
+@ApiAccessToken()
+@ApiEnvelopeCommonErrors()
 @Controller('auth/api/v1/me/sessions')
 @UseGuards(AccessTokenGuard)
 export class MeController {
@@ -16,6 +21,8 @@ export class MeController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'List my live sessions', description: '`current` marks the session of the token used for this request.' })
+  @ApiEnvelopeOk('Sessions.', { sessions: [{ ...EXAMPLE_SESSION, current: true }] })
   async list(@Req() request: AuthenticatedRequest): Promise<Envelope<{ sessions: (SessionRecord & { current: boolean })[] }>> {
     const user = await this.users.getByEmail(request.principal.sub);
     const sessions = await this.sessions.listForUser(user.id);
@@ -24,6 +31,10 @@ export class MeController {
 
   /** Someone else's session id answers like an unknown one: ids reveal nothing across users. */
   @Delete(':id')
+  @ApiOperation({ summary: 'End one of my sessions', description: "Another user's session id answers like an unknown one." })
+  @ApiParam({ name: 'id', description: 'The session id (UUID)', example: EXAMPLE_SESSION.id })
+  @ApiEnvelopeOk('Session ended.', { ended: true }, { description: 'Ended; `ended` is false when it had already ended' })
+  @ApiEnvelopeError(404, 'SessionNotFound', 'no such session', 'no session of mine has this id')
   async end(@Req() request: AuthenticatedRequest, @Param('id') id: string): Promise<Envelope<{ ended: boolean }>> {
     const user = await this.users.getByEmail(request.principal.sub);
     const session = await this.sessions.find(id);

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
+import { HealthModule } from '../health/health.module.js';
 import { AdminModule } from '../admin/admin.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { PrismaModule } from '../prisma/prisma.module.js';
@@ -11,6 +12,6 @@ import { UsersModule } from '../users/users.module.js';
 @Module({})
 export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: CliModule, imports: [ConfigModule.forRoot(config), PrismaModule, AuditModule, UsersModule, TokensModule, AdminModule] };
+    return { module: CliModule, imports: [ConfigModule.forRoot(config), PrismaModule, AuditModule, HealthModule, UsersModule, TokensModule, AdminModule] };
   }
 }

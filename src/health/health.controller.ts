@@ -1,9 +1,12 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { NotReadyError } from '../common/domain-error.js';
+import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiJsonResponse } from '../common/openapi.js';
 import { DATABASE_CONNECTION } from '../prisma/prisma.module.js';
 import type { DatabaseConnection } from '../prisma/database-connection.js';
 import { MigrationRunner } from '../prisma/migration-runner.js';
 
+@ApiTags('Operations')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -12,12 +15,19 @@ export class HealthController {
   ) {}
 
   @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiJsonResponse(200, 'Alive', { status: 'ok' })
+  @ApiEnvelopeCommonErrors()
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   /** Ready when the database answers and every migration is applied; 503 otherwise. */
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness: the database answers and every migration is applied' })
+  @ApiJsonResponse(200, 'Ready', { status: 'ok', database: 'postgresql', migrations: { applied: 3 } })
+  @ApiEnvelopeError(503, 'ServiceUnavailable', 'migrations pending: 20250101000000_init', 'the database is unreachable or migrations are pending')
+  @ApiEnvelopeCommonErrors()
   async ready(): Promise<{ status: 'ok'; database: string; migrations: { applied: number } }> {
     let status;
     try {

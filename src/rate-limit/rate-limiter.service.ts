@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { AuthError } from '../auth/auth.errors.js';
 import { AppConfig } from '../config/app-config.js';
+import { MetricsService } from '../health/metrics.service.js';
 import { MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './rate-limit.store.js';
 
 export type RateLimitedEndpoint = 'fib-login' | 'wallet-login' | 'password-login' | 'refresh' | 'challenge';
@@ -16,7 +17,10 @@ export class RateLimiterService implements OnApplicationShutdown {
   private readonly logger = new Logger(RateLimiterService.name);
   private readonly store: RateLimitStore;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {
     this.store = config.REDIS_URL ? new RedisRateLimitStore(config.REDIS_URL) : new MemoryRateLimitStore();
   }
 
@@ -24,7 +28,7 @@ export class RateLimiterService implements OnApplicationShutdown {
   async check(endpoint: RateLimitedEndpoint, ip: string | null, identity?: string): Promise<void> {
     if (this.config.RATE_LIMIT_PER_IP > 0 && ip) {
       const perIp = await this.count(`${endpoint}:ip:${ip}`, 1);
-      if (perIp && perIp.count > this.config.RATE_LIMIT_PER_IP) throw tooMany(perIp.resetIn);
+      if (perIp && perIp.count > this.config.RATE_LIMIT_PER_IP) throw this.refuse(endpoint, perIp.resetIn);
     }
     const limit = this.config.RATE_LIMIT_FAILURES_PER_IDENTITY;
     if (limit > 0 && identity) {
@@ -32,8 +36,13 @@ export class RateLimiterService implements OnApplicationShutdown {
       // (recordFailure), so here it is only read, and refused once the budget is spent.
       const spendsNow = endpoint === 'challenge';
       const perIdentity = await this.count(`${endpoint}:id:${identity}`, spendsNow ? 1 : 0);
-      if (perIdentity && (spendsNow ? perIdentity.count > limit : perIdentity.count >= limit)) throw tooMany(perIdentity.resetIn);
+      if (perIdentity && (spendsNow ? perIdentity.count > limit : perIdentity.count >= limit)) throw this.refuse(endpoint, perIdentity.resetIn);
     }
+  }
+
+  private refuse(endpoint: RateLimitedEndpoint, retryAfterSeconds: number): AuthError {
+    this.metrics.rateLimited.inc({ endpoint });
+    return new AuthError('TOO_MANY_REQUESTS', `Too many requests; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds });
   }
 
   async recordFailure(endpoint: RateLimitedEndpoint, identity: string | undefined): Promise<void> {
@@ -52,8 +61,4 @@ export class RateLimiterService implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.store.close();
   }
-}
-
-function tooMany(retryAfterSeconds: number): AuthError {
-  return new AuthError('TOO_MANY_REQUESTS', `Too many requests; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds });
 }

@@ -34,24 +34,54 @@ export type RotationOutcome =
   | { kind: 'reused'; sessionId: string; userId: string }
   | { kind: 'invalid'; reason: 'unknown' | 'expired' | 'revoked' };
 
+interface SessionRow {
+  id: string;
+  user_id: string;
+  credential_kind: CredentialKind;
+  credential_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Date;
+  last_used_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
+}
+
+function fromSessionRow(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    credentialKind: row.credential_kind,
+    credentialId: row.credential_id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    createdAt: new Date(row.created_at),
+    lastUsedAt: new Date(row.last_used_at),
+    expiresAt: new Date(row.expires_at),
+    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+    revokedReason: row.revoked_reason,
+  };
+}
+
 /** Sessions (refresh-token families) and their tokens. */
 @Injectable()
 export class SessionRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  /** The session and its first refresh token in one statement: one round trip on the login path. */
   async create(session: NewSession): Promise<void> {
-    await this.prisma.session.create({
-      data: {
-        id: session.id,
-        userId: session.userId,
-        credentialKind: session.credentialKind,
-        credentialId: session.credentialId,
-        ip: session.ip,
-        userAgent: session.userAgent,
-        expiresAt: session.expiresAt,
-        ...(session.refreshJti ? { refreshTokens: { create: { jti: session.refreshJti, expiresAt: session.expiresAt } } } : {}),
-      },
-    });
+    const params = [session.id, session.userId, session.credentialKind, session.credentialId, session.ip, session.userAgent, session.expiresAt];
+    const insertSession = `INSERT INTO sessions (id, user_id, credential_kind, credential_id, ip, user_agent, expires_at)
+                           VALUES ($1, $2, $3::"CredentialKind", $4, $5, $6, $7)`;
+    if (session.refreshJti === null) {
+      await this.prisma.connection.query(insertSession, params);
+      return;
+    }
+    await this.prisma.connection.query(
+      `WITH s AS (${insertSession}) INSERT INTO refresh_tokens (jti, session_id, expires_at) VALUES ($8, $1, $7)`,
+      [...params, session.refreshJti],
+    );
   }
 
   /**
@@ -62,6 +92,32 @@ export class SessionRepository {
    * Any other retired token is a reuse: the whole family is revoked, and that revocation commits.
    */
   async rotate(jti: string, childJti: string, childExpiresAt: Date, graceMs: number): Promise<RotationOutcome> {
+    return (await this.rotateLive(jti, childJti, childExpiresAt)) ?? this.rotateContended(jti, childJti, childExpiresAt, graceMs);
+  }
+
+  /**
+   * The common case in one statement (atomic on its own): the token is live, so retire it, add its
+   * child and touch the session. Undefined when the token is not live; rotateContended decides why.
+   */
+  private async rotateLive(jti: string, childJti: string, childExpiresAt: Date): Promise<RotationOutcome | undefined> {
+    const rows = await this.prisma.connection.query<SessionRow>(
+      `WITH claimed AS (
+         UPDATE refresh_tokens t SET rotated_at = now()
+          WHERE t.jti = $1 AND t.rotated_at IS NULL AND t.expires_at > now()
+            AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = t.session_id AND s.revoked_at IS NULL)
+         RETURNING t.session_id
+       ), child AS (
+         INSERT INTO refresh_tokens (jti, session_id, parent_jti, expires_at) SELECT $2, session_id, $1, $3 FROM claimed
+       )
+       UPDATE sessions s SET last_used_at = now(), expires_at = $3
+         FROM claimed WHERE s.id = claimed.session_id
+       RETURNING s.*`,
+      [jti, childJti, childExpiresAt],
+    );
+    return rows[0] ? { kind: 'rotated', session: fromSessionRow(rows[0]), grace: false } : undefined;
+  }
+
+  private async rotateContended(jti: string, childJti: string, childExpiresAt: Date, graceMs: number): Promise<RotationOutcome> {
     return this.prisma.$transaction(async (tx) => {
       const now = new Date();
       const claimed = await tx.refreshToken.updateMany({

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { decodeJwt, errors } from 'jose';
 import { AuditService } from '../audit/audit.service.js';
 import { AppConfig } from '../config/app-config.js';
+import { MetricsService } from '../health/metrics.service.js';
 import type { CredentialKind } from '../users/user.types.js';
 import { UsersService } from '../users/users.service.js';
 import { SessionRepository, type SessionRecord } from './session.repository.js';
@@ -50,6 +51,7 @@ export class SessionsService {
     private readonly users: UsersService,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly metrics: MetricsService,
   ) {}
 
   get defaultLifetimes(): Lifetimes {
@@ -84,6 +86,7 @@ export class SessionsService {
       case 'invalid':
         throw new TokenError('INVALID_TOKEN', outcome.reason === 'revoked' ? 'session has ended' : outcome.reason === 'expired' ? 'token has expired' : 'refresh token is unknown');
       case 'reused':
+        this.metrics.refreshReuse.inc();
         this.audit.record({ type: 'token.reuse_detected', outcome: 'failure', reason: 'REFRESH_TOKEN_REUSED', userId: outcome.userId, sessionId: outcome.sessionId });
         throw new TokenError('INVALID_TOKEN', 'refresh token was already used; the session has been revoked');
       case 'rotated':

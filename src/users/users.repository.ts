@@ -116,18 +116,22 @@ export class UsersRepository {
     return toRecord(await this.prisma.user.update({ where: { id }, data: { status } }));
   }
 
+  /**
+   * The active user with this email and their active keys, in one round trip: this is the only
+   * query a FIB login makes before the session is written, so it is plain SQL on the pool.
+   */
   async findLoginCandidate(email: string): Promise<LoginCandidate | undefined> {
-    const row = await this.prisma.user.findFirst({
-      where: { email, status: 'ACTIVE' },
-      select: {
-        id: true,
-        email: true,
-        account: true,
-        role: true,
-        publicKeys: { where: { revokedAt: null }, select: { id: true, publicKeyHex: true } },
-      },
-    });
-    return row ? { id: row.id, email: row.email, account: row.account, role: row.role, activeKeys: row.publicKeys } : undefined;
+    const rows = await this.prisma.connection.query<LoginCandidate & { activeKeys: { id: string; publicKeyHex: string }[] | null }>(
+      `SELECT u.id, u.email, u.account, u.role,
+              json_agg(json_build_object('id', k.id, 'publicKeyHex', k.public_key_hex)) FILTER (WHERE k.id IS NOT NULL) AS "activeKeys"
+         FROM users u
+         LEFT JOIN public_keys k ON k.user_id = u.id AND k.revoked_at IS NULL
+        WHERE u.email = $1 AND u.status = 'ACTIVE'
+        GROUP BY u.id`,
+      [email],
+    );
+    const row = rows[0];
+    return row ? { id: row.id, email: row.email, account: row.account, role: row.role, activeKeys: row.activeKeys ?? [] } : undefined;
   }
 
   /**
