@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
-import { createApp } from './app.factory.js';
 import { ConfigValidationError, loadConfig, type AppConfig } from './config/app-config.js';
 
 async function serve(config: AppConfig): Promise<void> {
+  // Imported here, not at the top: the cluster primary only forks and never loads the application.
+  const { createApp } = await import('./app.factory.js');
   const app = await createApp(config);
   await app.listen({ port: config.PORT, host: config.HOST });
   const logger = new Logger('sigauth');

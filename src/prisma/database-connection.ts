@@ -8,7 +8,8 @@ import type { AppConfig } from '../config/app-config.js';
 /** One connection used for a sequence of statements (migrations run under an advisory lock on it). */
 export interface SqlSession {
   exec(sql: string): Promise<void>;
-  query<T extends object>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** With a `name`, PostgreSQL parses and plans the statement once per connection (hot paths). */
+  query<T extends object>(sql: string, params?: unknown[], name?: string): Promise<T[]>;
 }
 
 /**
@@ -43,8 +44,8 @@ function openPostgres(config: AppConfig): DatabaseConnection {
     async exec(sql) {
       await client.query(sql);
     },
-    async query<T extends object>(sql: string, params: unknown[] = []) {
-      return (await client.query(sql, params)).rows as T[];
+    async query<T extends object>(sql: string, params: unknown[] = [], name?: string) {
+      return (await client.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows as T[];
     },
   });
   return {

@@ -75,12 +75,13 @@ export class SessionRepository {
     const insertSession = `INSERT INTO sessions (id, user_id, credential_kind, credential_id, ip, user_agent, expires_at)
                            VALUES ($1, $2, $3::"CredentialKind", $4, $5, $6, $7)`;
     if (session.refreshJti === null) {
-      await this.prisma.connection.query(insertSession, params);
+      await this.prisma.connection.query(insertSession, params, 'insert-session');
       return;
     }
     await this.prisma.connection.query(
       `WITH s AS (${insertSession}) INSERT INTO refresh_tokens (jti, session_id, expires_at) VALUES ($8, $1, $7)`,
       [...params, session.refreshJti],
+      'insert-session-and-refresh-token',
     );
   }
 
@@ -113,6 +114,7 @@ export class SessionRepository {
          FROM claimed WHERE s.id = claimed.session_id
        RETURNING s.*`,
       [jti, childJti, childExpiresAt],
+      'rotate-live',
     );
     return rows[0] ? { kind: 'rotated', session: fromSessionRow(rows[0]), grace: false } : undefined;
   }
@@ -147,8 +149,10 @@ export class SessionRepository {
     });
   }
 
+  /** Every bearer-guarded request and every introspection asks this: one named statement. */
   async findById(id: string): Promise<SessionRecord | undefined> {
-    return (await this.prisma.session.findUnique({ where: { id } })) ?? undefined;
+    const rows = await this.prisma.connection.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id], 'session-by-id');
+    return rows[0] ? fromSessionRow(rows[0]) : undefined;
   }
 
   /** Marks a live session used and extends it to `expiresAt`; false when it is no longer live. */

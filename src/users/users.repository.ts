@@ -129,6 +129,7 @@ export class UsersRepository {
         WHERE u.email = $1 AND u.status = 'ACTIVE'
         GROUP BY u.id`,
       [email],
+      'login-candidate',
     );
     const row = rows[0];
     return row ? { id: row.id, email: row.email, account: row.account, role: row.role, activeKeys: row.activeKeys ?? [] } : undefined;
@@ -139,17 +140,19 @@ export class UsersRepository {
    * is disabled or gone or the key, wallet or password was revoked or removed.
    */
   async findSessionPrincipal(userId: string, credentialKind: CredentialKind, credentialId: string | null): Promise<SessionPrincipal | undefined> {
-    const row = await this.prisma.user.findFirst({
-      where: {
-        id: userId,
-        status: 'ACTIVE',
-        ...(credentialKind === 'ED25519_KEY' ? { publicKeys: { some: { id: credentialId ?? undefined, revokedAt: null } } } : {}),
-        ...(credentialKind === 'WALLET' ? { wallets: { some: { id: credentialId ?? undefined, revokedAt: null } } } : {}),
-        ...(credentialKind === 'PASSWORD' ? { passwordHash: { not: null } } : {}),
-      },
-      select: { id: true, email: true, account: true, role: true },
-    });
-    return row ? { userId: row.id, email: row.email, account: row.account, role: row.role } : undefined;
+    // Every refresh asks this, so it is one named statement rather than a Prisma query.
+    const rows = await this.prisma.connection.query<SessionPrincipal>(
+      `SELECT u.id AS "userId", u.email, u.account, u.role
+         FROM users u
+        WHERE u.id = $1 AND u.status = 'ACTIVE' AND CASE $2::text
+          WHEN 'ED25519_KEY' THEN EXISTS (SELECT 1 FROM public_keys k WHERE k.id = $3::uuid AND k.user_id = u.id AND k.revoked_at IS NULL)
+          WHEN 'WALLET' THEN EXISTS (SELECT 1 FROM wallets w WHERE w.id = $3::uuid AND w.user_id = u.id AND w.revoked_at IS NULL)
+          WHEN 'PASSWORD' THEN u.password_hash IS NOT NULL
+          ELSE false END`,
+      [userId, credentialKind, credentialId],
+      'session-principal',
+    );
+    return rows[0];
   }
 
   /** The active user holding this active wallet, with the wallet's id, or undefined. */
