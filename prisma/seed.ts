@@ -3,6 +3,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { CliModule } from '../src/cli/cli.module.js';
+import { firstLine } from '../src/common/first-line.js';
 import { loadConfig } from '../src/config/app-config.js';
 import { readSeedFile } from '../src/users/seed-file.js';
 import { UsersService } from '../src/users/users.service.js';
@@ -14,7 +15,7 @@ try {
   const result = await app.get(UsersService).upsertMany(await readSeedFile(file));
   process.stdout.write(JSON.stringify({ file, ...result, ms: Date.now() - started }) + '\n');
 } catch (error) {
-  process.stderr.write(`error: ${(error as Error).message.split('\n')[0]}\n`);
+  process.stderr.write(`error: ${firstLine(error)}\n`);
   process.exitCode = 1;
 } finally {
   await app.close();

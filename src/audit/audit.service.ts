@@ -2,6 +2,7 @@ import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestro
 import { currentRequest } from '../common/request-context.js';
 import { AuditRepository, type AuditRow } from './audit.repository.js';
 import type { AuditEvent, AuditEventInput, AuditQuery } from './audit.types.js';
+import { firstLine } from '../common/first-line.js';
 
 const FLUSH_INTERVAL_MS = 200;
 const MAX_BATCH = 1000;
@@ -76,7 +77,7 @@ export class AuditService implements OnModuleDestroy, BeforeApplicationShutdown 
         await this.repository.insertMany(batch);
       } catch (error) {
         this.pending.unshift(...batch);
-        this.logger.warn(`audit write failed, ${this.pending.length} events kept for retry: ${(error as Error).message.split('\n')[0]}`);
+        this.logger.warn(`audit write failed, ${this.pending.length} events kept for retry: ${firstLine(error)}`);
         return;
       }
     }

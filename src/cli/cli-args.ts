@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { firstLine } from '../common/first-line.js';
 
 export class CliUsageError extends Error {
   override name = 'CliUsageError';
@@ -11,7 +12,7 @@ export function parseCommandArgs<O extends Options>(args: string[], options: O) 
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    throw new CliUsageError((error as Error).message.split('\n')[0]!);
+    throw new CliUsageError(firstLine(error));
   }
 }
 

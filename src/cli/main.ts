@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AccountsService } from '../admin/accounts.service.js';
+import { firstLine } from '../common/first-line.js';
 import { loginMessage } from '../common/login-message.js';
 import { loadConfig } from '../config/app-config.js';
 import { MigrationRunner } from '../prisma/migration-runner.js';
@@ -76,6 +77,9 @@ const commands: Record<string, Handler> = {
     const v = parseCommandArgs(args, { limit: { type: 'string' }, after: { type: 'string' } });
     const limit = v.limit === undefined ? 100 : Number(v.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new CliUsageError('--limit must be an integer from 1 to 10000');
+    if (v.after !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v.after)) {
+      throw new CliUsageError('--after must be a user id (as users list prints it)');
+    }
     return (await context()).get(UsersService).list(limit, v.after);
   },
   'users disable': async (args, context) => {
@@ -131,7 +135,7 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return 0;
   } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message.split('\n')[0]}\n`);
+    process.stderr.write(`error: ${firstLine(error)}\n`);
     return 1;
   } finally {
     await app?.close();

@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { firstLine } from '../common/first-line.js';
 import { AppConfig } from '../config/app-config.js';
 import { SigningKeyCipher } from './signing-key-cipher.js';
 import { SigningKeyRepository, type StoredSigningKey } from './signing-key.repository.js';
@@ -58,8 +59,10 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    // Without its tables (migrations pending) the service still starts, unready; keys load on first use.
-    await this.ensureActiveKey().catch((e: Error) => this.logger.warn(`signing keys not loaded yet: ${e.message.split('\n')[0]}`));
+    // Only loads: the first signature creates a key if there is none, so a CLI command that signs
+    // nothing writes nothing. Without its tables (migrations pending) the service still starts,
+    // unready, and loads the keys on first use.
+    await this.reload().catch((e: unknown) => this.logger.warn(`signing keys not loaded yet: ${firstLine(e)}`));
     this.timer = setInterval(() => void this.reload().catch((e: Error) => this.logger.warn(`signing key reload failed: ${e.message}`)), RELOAD_INTERVAL_MS);
     this.timer.unref();
   }

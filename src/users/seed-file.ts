@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { UserInput } from './users.service.js';
 import { UserError } from './users.errors.js';
+import { firstLine } from '../common/first-line.js';
 
 /** Reads `{ "users": [ { email, account, role, publicKeys, wallets, password, passwordExpiresAt } ] }`. */
 export async function readSeedFile(path: string): Promise<UserInput[]> {
@@ -8,7 +9,7 @@ export async function readSeedFile(path: string): Promise<UserInput[]> {
   try {
     parsed = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new UserError('INVALID_SEED_FILE', `cannot read seed file ${path}: ${(error as Error).message.split('\n')[0]}`);
+    throw new UserError('INVALID_SEED_FILE', `cannot read seed file ${path}: ${firstLine(error)}`);
   }
   const users = (parsed as { users?: unknown })?.users;
   if (!Array.isArray(users)) throw new UserError('INVALID_SEED_FILE', `seed file ${path} must be an object with a "users" array`);

@@ -165,9 +165,22 @@ function validWallet(address: unknown): string {
   return parsed;
 }
 
+// A date (midnight UTC) or a date-time with an explicit zone: no local time, no guessing.
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+
 function parseExpiry(value: string | Date | null | undefined): Date | null {
   if (value === undefined || value === null || value === '') return null;
-  const date = value instanceof Date ? value : typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(NaN);
-  if (Number.isNaN(date.getTime())) throw new UserError('INVALID_PASSWORD', 'password expiry must be an ISO 8601 date-time');
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new UserError('INVALID_PASSWORD', 'password expiry is not a valid date');
+    return value;
+  }
+  const match = typeof value === 'string' ? ISO_8601.exec(value) : null;
+  const date = match ? new Date(value) : undefined;
+  // new Date('2027-02-30') rolls over to March; a day that does not exist is refused instead.
+  const [year, month, day] = (match ?? []).slice(1, 4).map(Number);
+  const real = match && new Date(Date.UTC(year!, month! - 1, day!)).getUTCDate() === day && month! >= 1 && month! <= 12;
+  if (!date || Number.isNaN(date.getTime()) || !real) {
+    throw new UserError('INVALID_PASSWORD', 'password expiry must be an ISO 8601 date or date-time with a zone (2027-01-31 or 2027-01-31T12:00:00Z)');
+  }
   return date;
 }
