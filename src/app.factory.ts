@@ -1,12 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
+import { ERROR_SCHEMAS, packageVersion, SECURITY, serveSwaggerUi } from './common/openapi.js';
 import { requestContext } from './common/request-context.js';
+import { MetricsService } from './health/metrics.service.js';
 import type { AppConfig } from './config/app-config.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+const API_DESCRIPTION = [
+  'Authentication by signature: Ed25519 email signatures (the FIB session API), Ethereum wallets (EIP-191) and service-account passwords, ',
+  'answered with short-lived EdDSA JSON Web Tokens that any service can verify offline against `/.well-known/jwks.json`.',
+  '\n\nThe FIB, Ethereum, admin and operations APIs answer in the envelope `{ status: { code, name, message }, data }`, `status.code` equal to the HTTP status; ',
+  'the service-account API answers errors as `{ error_code, message }`. Each operation lists its status table: one response per HTTP status, ',
+  'one named example per `status.name` (or `error_code`). Credential endpoints answer 429 with `Retry-After` when a rate limit trips.',
+].join('');
+
+/** The OpenAPI document, built once at startup from the controllers' decorators: the JSON at /docs-json, the UI at /docs. */
+function serveOpenApi(app: NestFastifyApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('sigauth')
+    .setDescription(API_DESCRIPTION)
+    .setVersion(packageVersion())
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Authorization: Bearer <token>' }, SECURITY.bearer)
+    .addBasicAuth({ type: 'http', scheme: 'basic', description: 'Authorization: Basic base64(email:password), the service-account login' }, SECURITY.basic)
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'Authorization', description: 'The FIB style: Authorization: <token>, without a scheme' }, SECURITY.token)
+    .build();
+  const document = SwaggerModule.createDocument(app, { ...config, components: { ...config.components, schemas: ERROR_SCHEMAS } });
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'], ui: false });
+  serveSwaggerUi(app.getHttpAdapter().getInstance(), 'docs', 'docs-json', 'sigauth API');
+}
 
 /** Builds the HTTP application exactly as production runs it; main.ts and the e2e tests both call this. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -30,5 +56,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     void reply.header('x-request-id', request.id);
     requestContext.run({ requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 512) ?? null }, done);
   });
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.observe(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+  serveOpenApi(app);
   return app;
 }

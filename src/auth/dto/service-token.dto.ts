@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, Max, Min, ValidateIf } from 'class-validator';
 import { RequestError } from '../../common/domain-error.js';
 import { validateBody } from '../../common/validation.js';
@@ -7,6 +8,7 @@ export const DEFAULT_SERVICE_TOKEN_TTL = 300;
 /** `{ ttl }` of /v1/users/authorize and /v1/users/refresh_jwt: integer seconds, 1 to 86400. */
 export class ServiceTokenDto {
   // Absent means the default; null is not a ttl.
+  @ApiPropertyOptional({ description: 'Token lifetime in seconds', type: 'integer', minimum: 1, maximum: 86400, default: DEFAULT_SERVICE_TOKEN_TTL, example: 3600 })
   @ValidateIf((dto: ServiceTokenDto) => dto.ttl !== undefined)
   @Max(86400)
   @Min(1)
