@@ -45,6 +45,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
+    // During a graceful shutdown, requests already on open connections are served, not refused
+    // with Fastify's own 503 (the listener is closed, so no new connection arrives).
+    return503OnClosing: false,
     loggerInstance: logger,
     trustProxy: config.TRUST_PROXY,
   });

@@ -33,9 +33,10 @@ function openPostgres(config: AppConfig): DatabaseConnection {
   const pool = new pg.Pool({
     connectionString: config.DATABASE_URL,
     max: config.DATABASE_POOL_SIZE,
-    // A stopped or unreachable database must fail a request quickly, not hang it.
+    // A stopped, unreachable or hung database must fail a request quickly, not hang it: no wait
+    // for a connection and no single statement outlives DATABASE_TIMEOUT_MS.
     connectionTimeoutMillis: config.DATABASE_TIMEOUT_MS,
-    query_timeout: config.DATABASE_TIMEOUT_MS * 2,
+    query_timeout: config.DATABASE_TIMEOUT_MS,
     idleTimeoutMillis: 30000,
   });
   // An idle client that loses its server emits 'error' on the pool; without a listener Node exits.
