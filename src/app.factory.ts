@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { NestFactory } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
+import { classifyError, renderError } from './auth/api-exception.filter.js';
+import { RequestError } from './common/domain-error.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
 import { ERROR_SCHEMAS, packageVersion, SECURITY, serveSwaggerUi } from './common/openapi.js';
 import { requestContext } from './common/request-context.js';
@@ -48,6 +52,29 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // During a graceful shutdown, requests already on open connections are served, not refused
     // with Fastify's own 503 (the listener is closed, so no new connection arrives).
     return503OnClosing: false,
+    // Errors Fastify meets before routing (a malformed percent-escape in the path) in the API's shape.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const rendered = renderError(classifyError(error), request.url, request.id);
+      void reply.status(rendered.status).headers(rendered.headers).send(rendered.body);
+    },
+    // Node's HTTP parser refuses a request before Fastify sees it (headers over 16 KiB, an unknown
+    // method): answer in the shape of the API its path names, and say the connection is closing.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const raw = (error as { rawPacket?: unknown }).rawPacket;
+      const path = /^\S+ (\S+)/.exec(Buffer.isBuffer(raw) ? raw.subarray(0, 2048).toString('latin1') : '')?.[1] ?? '/';
+      const refused =
+        (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW'
+          ? new RequestError('HEADERS_TOO_LARGE', 'request headers are larger than 16 KiB')
+          : new RequestError('ARGUMENT_NOT_VALID', 'the request could not be parsed');
+      const rendered = renderError(refused, path, 'none');
+      const body = JSON.stringify(rendered.body);
+      const head = Object.entries({ ...rendered.headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`);
+      socket.end(`HTTP/1.1 ${rendered.status} ${STATUS_CODES[rendered.status] ?? ''}\r\n${head.join('')}\r\n${body}`);
+    },
     loggerInstance: logger,
     trustProxy: config.TRUST_PROXY,
   });

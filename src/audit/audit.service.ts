@@ -5,6 +5,21 @@ import type { AuditEvent, AuditEventInput, AuditQuery } from './audit.types.js';
 import { firstLine } from '../common/first-line.js';
 
 const FLUSH_INTERVAL_MS = 200;
+
+/**
+ * What PostgreSQL text and jsonb can hold: without U+0000 (and its JSON escape), which a client
+ * can put in a claimed identity. One such value would make its whole batch unwritable.
+ */
+function storable<T extends string | null | undefined>(value: T): T {
+  return (typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD').slice(0, 1024) : value) as T;
+}
+
+function storableJson(value: unknown): unknown {
+  if (typeof value === 'string') return storable(value);
+  if (Array.isArray(value)) return value.map(storableJson);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storableJson(v)]));
+  return value;
+}
 const MAX_BATCH = 1000;
 /** Beyond this many unwritten events (the database down for long), the oldest are dropped and counted. */
 const MAX_PENDING = 100_000;
@@ -20,27 +35,38 @@ export class AuditService implements OnModuleDestroy, BeforeApplicationShutdown 
   private pending: AuditRow[] = [];
   private flushing?: Promise<void>;
   private dropped = 0;
+  /** After a failed write, the next timer-driven attempt waits: 200 ms doubling up to 10 s. */
+  private backoffMs = 0;
+  private nextAttemptAt = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly repository: AuditRepository) {
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer = setInterval(() => {
+      if (Date.now() >= this.nextAttemptAt) void this.flush();
+    }, FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
 
   record(event: AuditEventInput): void {
     const request = currentRequest();
     this.pending.push({
-      ...event,
+      type: event.type,
+      outcome: event.outcome,
+      reason: storable(event.reason),
+      userId: event.userId,
+      principal: storable(event.principal),
+      sessionId: event.sessionId,
+      details: event.details && (storableJson(event.details) as Record<string, unknown>),
       occurredAt: new Date(),
-      ip: request?.ip ?? null,
-      userAgent: request?.userAgent ?? null,
-      requestId: request?.requestId ?? null,
+      ip: storable(request?.ip) ?? null,
+      userAgent: storable(request?.userAgent) ?? null,
+      requestId: storable(request?.requestId) ?? null,
     });
     if (this.pending.length > MAX_PENDING) {
       this.dropped += this.pending.length - MAX_PENDING;
       this.pending.splice(0, this.pending.length - MAX_PENDING);
     }
-    if (this.pending.length >= MAX_BATCH) void this.flush();
+    if (this.pending.length >= MAX_BATCH && Date.now() >= this.nextAttemptAt) void this.flush();
   }
 
   /** Writes everything queued so far; concurrent callers share one write. */
@@ -77,10 +103,14 @@ export class AuditService implements OnModuleDestroy, BeforeApplicationShutdown 
         await this.repository.insertMany(batch);
       } catch (error) {
         this.pending.unshift(...batch);
+        this.backoffMs = Math.min(Math.max(this.backoffMs * 2, FLUSH_INTERVAL_MS), 10_000);
+        this.nextAttemptAt = Date.now() + this.backoffMs;
         this.logger.warn(`audit write failed, ${this.pending.length} events kept for retry: ${firstLine(error)}`);
         return;
       }
     }
+    this.backoffMs = 0;
+    this.nextAttemptAt = 0;
     if (this.dropped > 0) {
       this.logger.error(`${this.dropped} audit events were dropped while the database was unavailable`);
       this.dropped = 0;

@@ -27,12 +27,17 @@ function fromFramework(exception: unknown): RequestError | undefined {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new RequestError('ARGUMENT_NOT_VALID', 'request body must be a JSON object');
+    case 'FST_ERR_BAD_URL':
+      return new RequestError('ARGUMENT_NOT_VALID', 'the request path is not a valid URL');
   }
   if (exception instanceof SyntaxError && statusCode === 400) {
     return new RequestError('ARGUMENT_NOT_VALID', 'request body is not valid JSON');
   }
   if (exception instanceof HttpException) {
     switch (exception.getStatus()) {
+      // Nest's body parsers answer 400 for what they refuse (a form body with a __proto__ key).
+      case 400:
+        return new RequestError('ARGUMENT_NOT_VALID', 'request body is malformed');
       case 404:
         return new RequestError('ROUTE_NOT_FOUND', 'no such route');
       case 413:
@@ -49,6 +54,37 @@ function fromFramework(exception: unknown): RequestError | undefined {
  * body shape, chosen by path; unknown errors are logged and answered with a generic 500 that
  * carries only the request id.
  */
+export interface RenderedError {
+  status: number;
+  headers: Record<string, string>;
+  body: object;
+}
+
+/**
+ * The answer to an error on `url`: its API's status table and body shape. Undefined `error`
+ * means an unexpected one: a generic 500 that carries only the request id.
+ */
+export function renderError(error: ApiError | undefined, url: string, requestId: string): RenderedError {
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  const retryAfter = error?.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
+  if (url.startsWith(SERVICE_ACCOUNT_PREFIX)) {
+    const rendered = error
+      ? serviceAccountStatusFor(error)
+      : { status: 500, errorCode: 'internal_error', message: `Internal error (request id ${requestId})` };
+    return { status: rendered.status, headers, body: { error_code: rendered.errorCode, message: rendered.message } };
+  }
+  const rendered: Rendered = error
+    ? envelopeStatusFor(error)
+    : { status: 500, name: 'InternalError', message: `Internal error (request id ${requestId})` };
+  return { status: rendered.status, headers, body: { status: { code: rendered.status, name: rendered.name, message: rendered.message }, data: null } };
+}
+
+/** Classifies anything thrown: our domain errors as they are, the framework's as request errors. */
+export function classifyError(exception: unknown): ApiError | undefined {
+  return exception instanceof DomainError ? (exception as ApiError) : fromFramework(exception);
+}
+
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
@@ -56,21 +92,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const error = exception instanceof DomainError ? (exception as ApiError) : fromFramework(exception);
+    const error = classifyError(exception);
     if (!error) this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
-    void reply.header('content-type', 'application/json; charset=utf-8');
-    const retryAfter = error?.details?.retryAfterSeconds;
-    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
-    if (request.url.startsWith(SERVICE_ACCOUNT_PREFIX)) {
-      const rendered = error
-        ? serviceAccountStatusFor(error)
-        : { status: 500, errorCode: 'internal_error', message: `Internal error (request id ${request.id})` };
-      void reply.status(rendered.status).send({ error_code: rendered.errorCode, message: rendered.message });
-      return;
-    }
-    const rendered: Rendered = error
-      ? envelopeStatusFor(error)
-      : { status: 500, name: 'InternalError', message: `Internal error (request id ${request.id})` };
-    void reply.status(rendered.status).send({ status: { code: rendered.status, name: rendered.name, message: rendered.message }, data: null });
+    const rendered = renderError(error, request.url, request.id);
+    void reply.status(rendered.status).headers(rendered.headers).send(rendered.body);
   }
 }

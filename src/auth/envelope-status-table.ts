@@ -21,6 +21,8 @@ export function envelopeStatusFor(error: ApiError): Rendered {
           return { status: 422, name: 'ArgumentNotValid', message: error.message };
         case 'PAYLOAD_TOO_LARGE':
           return { status: 413, name: 'PayloadTooLarge', message: error.message };
+        case 'HEADERS_TOO_LARGE':
+          return { status: 431, name: 'RequestHeaderFieldsTooLarge', message: error.message };
         case 'ROUTE_NOT_FOUND':
           return { status: 404, name: 'NotFound', message: error.message };
         case 'UNAUTHENTICATED':

@@ -20,6 +20,8 @@ export function serviceAccountStatusFor(error: ApiError): RedisRendered {
           return { status: 400, errorCode: 'invalid_schema', message: error.message };
         case 'PAYLOAD_TOO_LARGE':
           return { status: 413, errorCode: 'payload_too_large', message: error.message };
+        case 'HEADERS_TOO_LARGE':
+          return { status: 431, errorCode: 'request_header_fields_too_large', message: error.message };
         case 'ROUTE_NOT_FOUND':
           return { status: 404, errorCode: 'not_found', message: error.message };
         case 'UNAUTHENTICATED':

@@ -18,6 +18,7 @@ export abstract class DomainError<Code extends string = string> extends Error {
 export type RequestErrorCode =
   | 'ARGUMENT_NOT_VALID'
   | 'PAYLOAD_TOO_LARGE'
+  | 'HEADERS_TOO_LARGE'
   | 'ROUTE_NOT_FOUND'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UNAUTHENTICATED'

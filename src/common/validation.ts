@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
+import { ValidationError, ValidationPipe, type ArgumentMetadata, type ValidationPipeOptions } from '@nestjs/common';
 import { RequestError } from './domain-error.js';
 
 function describe(errors: ValidationError[], prefix = ''): string[] {
@@ -21,8 +21,25 @@ export const VALIDATION_OPTIONS: ValidationPipeOptions = {
   exceptionFactory: (errors) => new RequestError('ARGUMENT_NOT_VALID', describe(errors).join('; ') || 'invalid request'),
 };
 
+/**
+ * class-validator's whitelist looks an extra field up on the instance, where a name every object
+ * inherits (constructor, toString, __proto__, …) is found: such a field would pass as known.
+ */
+function inheritedNameIn(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  return Object.keys(value).find((key) => key in Object.prototype || key === 'prototype');
+}
+
+class StrictValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const inherited = metadata.type === 'body' || metadata.type === 'query' ? inheritedNameIn(value) : undefined;
+    if (inherited !== undefined) throw new RequestError('ARGUMENT_NOT_VALID', `property ${inherited} should not exist`);
+    return super.transform(value, metadata);
+  }
+}
+
 /** The global pipe (APP_PIPE) and the strategies, which run before pipes, validate the same way. */
-export const validationPipe = new ValidationPipe(VALIDATION_OPTIONS);
+export const validationPipe = new StrictValidationPipe(VALIDATION_OPTIONS);
 
 /** Validates a request body against a DTO class, as the global pipe would; throws RequestError. */
 export async function validateBody<T extends object>(dto: new () => T, body: unknown): Promise<T> {

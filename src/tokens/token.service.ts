@@ -11,6 +11,15 @@ const KID = /^[A-Za-z0-9_-]{1,64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_TOKEN_LENGTH = 4096;
 
+/**
+ * Three unpadded base64url parts, each in its one canonical spelling. jose decodes leniently
+ * (padding, stray low bits in the last character), which would let one token be written many ways.
+ */
+function isCanonicalCompactJws(token: string): boolean {
+  const parts = token.split('.');
+  return parts.length === 3 && parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part);
+}
+
 function base64url(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
@@ -51,7 +60,7 @@ export class TokenService {
 
   /** Verifies signature, algorithm, issuer, audience, expiry and use; throws TokenError('INVALID_TOKEN'). */
   async verify(token: string, use: TokenUse, options: { ignoreExpiry?: boolean }): Promise<TokenClaims> {
-    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !isCanonicalCompactJws(token)) {
       throw new TokenError('INVALID_TOKEN', 'token is malformed');
     }
     let payload: JWTPayload;
