@@ -1,7 +1,13 @@
-// The load generator, forked by bench/run.mjs so that it never shares an event loop with what it
-// measures. It receives one scenario over IPC, runs a warm-up and a measured autocannon run, and
-// answers with a summary. Scenario data (pre-signed bodies, token pools) comes in a JSON file.
+// The load generator, forked by bench/run.mjs and bench/soak.mjs (through harness.mjs) so that it
+// never shares an event loop with what it measures. It receives one scenario over IPC, runs a
+// warm-up and a measured autocannon run, and answers with a summary. Scenario data (pre-signed
+// bodies, token pools) comes in a JSON file.
+//
+// Optional in the message: overallRate (autocannon's overall requests per second, for both runs),
+// timeline (answers, and non-2xx answers, per second of the measured run), notifyStart (sends
+// { event: 'measuring' } as the measured run starts). warmupSeconds null skips the warm-up.
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 
 const SESSION_PATH = '/auth/api/v1/authentication-management/session';
@@ -132,12 +138,26 @@ const scenarios = {
   },
 };
 
-function runOnce(options, requests, control) {
+function runOnce(options, requests, control, timeline) {
   return new Promise((resolve, reject) => {
     const instance = autocannon({ ...options, requests }, (error, result) => (error ? reject(error) : resolve(result)));
     control.stop = () => instance.stop();
+    if (timeline) {
+      const started = performance.now();
+      instance.on('response', (_client, statusCode) => {
+        const second = Math.floor((performance.now() - started) / 1000);
+        while (timeline.responses.length <= second) {
+          timeline.responses.push(0);
+          timeline.non2xx.push(0);
+        }
+        timeline.responses[second] += 1;
+        if (statusCode < 200 || statusCode >= 300) timeline.non2xx[second] += 1;
+      });
+    }
   });
 }
+
+const NO_RUN = { requests: { average: 0, total: 0 }, duration: 0, latency: {}, errors: 0, timeouts: 0, non2xx: 0, statusCodeStats: {} };
 
 function summarize(result) {
   const statusCounts = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count]));
@@ -158,25 +178,28 @@ process.on('message', async (message) => {
     const data = JSON.parse(readFileSync(message.dataFile, 'utf8'));
     const control = { stop: () => undefined };
     const base = { url: message.url, connections: message.connections, pipelining: 1, timeout: 10 };
+    if (message.overallRate) base.overallRate = message.overallRate;
     const build = scenarios[message.scenario];
     if (!build) throw new Error(`unknown scenario ${message.scenario}`);
 
     const recorder = makeRecorder();
     // One scenario state for both runs: the measured run continues the warm-up's token queue and body cursor.
     const { requests, stats } = build(data, recorder, control);
-    const warmup = await runOnce({ ...base, duration: message.warmupSeconds }, requests, control);
+    const warmup = message.warmupSeconds !== null ? await runOnce({ ...base, duration: message.warmupSeconds }, requests, control) : NO_RUN;
     const warmupSamples = recorder.samples;
     const warmupWrong = recorder.wrong2xx;
     recorder.samples = {};
     recorder.wrong2xx = 0;
     // hrtime is one monotonic clock for every process here: run.mjs uses it to find this window in CPU profiles.
     const windowStartMs = Number(process.hrtime.bigint()) / 1e6;
-    const measured = await runOnce({ ...base, duration: message.durationSeconds }, requests, control);
+    if (message.notifyStart) process.send({ event: 'measuring' });
+    const timeline = message.timeline ? { responses: [], non2xx: [] } : undefined;
+    const measured = await runOnce({ ...base, duration: message.durationSeconds }, requests, control, timeline);
     const windowEndMs = Number(process.hrtime.bigint()) / 1e6;
     process.send({
       ok: true,
       warmup: { ...summarize(warmup), wrong2xx: warmupWrong, non2xxSamples: warmupSamples },
-      result: { ...summarize(measured), wrong2xx: recorder.wrong2xx, non2xxSamples: recorder.samples, ...stats },
+      result: { ...summarize(measured), wrong2xx: recorder.wrong2xx, non2xxSamples: recorder.samples, ...stats, ...(timeline && { perSecond: timeline }) },
       window: { startMs: windowStartMs, endMs: windowEndMs },
     });
   } catch (error) {

@@ -8,35 +8,46 @@
 // database of its own there and drops it at the end. Prints a table and writes
 // bench/results/latest.json. --profile runs sigauth's workers under --cpu-prof for the scenarios
 // given (the floor is skipped) and prints the top self-time functions of the measured window.
-/* global AbortSignal */
-import { fork, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { fork } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { assertTweetnaclAgrees, newEd25519Key, newWallet, signEmail } from './fixtures.mjs';
+import {
+  BENCH_DIR,
+  BenchError,
+  CLI_MAIN,
+  ROOT,
+  RESULTS_DIR,
+  SERVICE_MAIN,
+  SESSION_PATH,
+  cleanup,
+  createDatabase,
+  fail,
+  installCleanup,
+  makeFixtures,
+  makeTempDir,
+  mapLimit,
+  postJson,
+  runLoad,
+  sampleRss,
+  seedUsers,
+  sleep,
+  startSystem,
+  stopSystem,
+  track,
+  writeSeedFile,
+} from './harness.mjs';
 import { summarizeProfiles } from './profile-summary.mjs';
 
-const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(BENCH_DIR, '..');
-const RESULTS_DIR = join(BENCH_DIR, 'results');
-const SERVICE_MAIN = join(ROOT, 'dist/src/main.js');
-const CLI_MAIN = join(ROOT, 'dist/src/cli/main.js');
 const FLOOR_MAIN = join(BENCH_DIR, 'floor-server.mjs');
-const SESSION_PATH = '/auth/api/v1/authentication-management/session';
 const WALLET_LOGIN_PATH = '/api/auth/login';
 const ALL_SCENARIOS = ['login', 'refresh', 'introspect', 'wallet-login'];
 const FLOOR_SCENARIOS = new Set(['login', 'refresh', 'introspect']);
 const REFRESH_POOL = 400;
 const INTROSPECT_TOKENS = 200;
-const READY_TIMEOUT_MS = 60_000;
-
-/** An expected failure: printed as one line, without a stack. */
-class BenchError extends Error {}
 
 const { values: args } = parseArgs({
   options: {
@@ -57,240 +68,11 @@ const CONNECTIONS = Number(args.connections);
 const USERS = Number(args.users);
 const WORKERS = Number(args.workers ?? os.availableParallelism());
 const RUN_FLOOR = !args['no-floor'] && !args.profile;
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+installCleanup('bench');
 
 // ---------------------------------------------------------------------------------------------
-// Cleanup: every child is tracked and killed on any exit path; the database is dropped.
-
-const children = new Set();
-/** Process groups of the systems started, kept after their leader exits: workers may outlive it. */
-const groups = new Set();
-let databaseName;
-let tempDir;
-let cleaningUp = false;
-
-function fail(message) {
-  throw new BenchError(message);
-}
-
-function killGroup(child, signal) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    // Services run detached as process-group leaders: the group takes the cluster workers too.
-    process.kill(child.detachedGroup ? -child.pid : child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function killAllChildrenNow() {
-  for (const child of children) killGroup(child, 'SIGKILL');
-  for (const pgid of groups) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // the group is gone
-    }
-  }
-}
-
-async function cleanup() {
-  if (cleaningUp) return;
-  cleaningUp = true;
-  for (const child of children) killGroup(child, 'SIGTERM');
-  await Promise.all([...children].map((child) => waitForExit(child, 3000).then((exited) => exited || killGroup(child, 'SIGKILL'))));
-  killAllChildrenNow();
-  if (databaseName) {
-    const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
-    try {
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
-    } catch (error) {
-      console.error(`bench: could not drop database ${databaseName}: ${error.message}`);
-    } finally {
-      await admin.end().catch(() => undefined);
-    }
-  }
-  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-}
-
-process.on('exit', killAllChildrenNow);
-process.on('uncaughtException', (error) => {
-  console.error(`bench: ${error.stack ?? error}`);
-  cleanup().finally(() => process.exit(1));
-});
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    console.error(`bench: ${signal}, stopping`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-
-function track(child, { detachedGroup = false } = {}) {
-  child.detachedGroup = detachedGroup;
-  if (detachedGroup) groups.add(child.pid);
-  children.add(child);
-  // Started while stopping (main goes on until exit): end it at once.
-  if (cleaningUp) killGroup(child, 'SIGKILL');
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-function waitForExit(child, ms) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((done) => {
-    const timer = setTimeout(() => done(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      done(true);
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small helpers.
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-async function mapLimit(items, limit, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i], i);
-      }
-    }),
-  );
-  return out;
-}
-
-async function postJson(base, path, body, headers = {}) {
-  const response = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const text = await response.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, json, text };
-}
-
-function runToCompletion(command, argv, env, label) {
-  return new Promise((resolveRun, reject) => {
-    const child = track(spawn(command, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolveRun(stdout) : reject(new BenchError(`${label} failed (exit ${code}): ${stderr.trim() || stdout.trim()}`))));
-  });
-}
-
-function rssMb(pid) {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** User + system CPU time of a process, in clock ticks (1/100 s). */
-function cpuTicks(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
-
-/** Alive and not a zombie (an orphaned worker may wait a while to be reaped). */
-function isRunning(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function childPids(parentPid) {
-  const pids = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Field 4 is the parent pid; the command name (field 2) may hold spaces, so parse after ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parentPid) pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids.sort((a, b) => a - b);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Database and fixtures.
-
-async function createDatabase() {
-  const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await admin.connect();
-  } catch (error) {
-    fail(`PostgreSQL is unreachable at ${redacted(ADMIN_URL)} (${error.message || error.code}); start it or set TEST_DATABASE_URL`);
-  }
-  databaseName = `sigauth_bench_${process.pid}_${Date.now()}`;
-  try {
-    await admin.query(`CREATE DATABASE "${databaseName}"`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${databaseName}`;
-  return url.toString();
-}
-
-function makeFixtures(count) {
-  const users = [];
-  for (let i = 0; i < count; i++) {
-    const email = `user${i}@bench.sigauth`;
-    const key = newEd25519Key();
-    const wallet = newWallet();
-    users.push({ email, account: `user${i}@bench`, key, wallet, body: JSON.stringify({ email, signature: signEmail(key, email), authPublicKeyHex: key.publicKeyHex }) });
-  }
-  const svcEmail = 'introspector@bench.sigauth';
-  const svcKey = newEd25519Key();
-  const service = { email: svcEmail, account: 'introspector@bench', key: svcKey, body: JSON.stringify({ email: svcEmail, signature: signEmail(svcKey, svcEmail), authPublicKeyHex: svcKey.publicKeyHex }) };
-  assertTweetnaclAgrees(users[0].key, users[0].email);
-  return { users, service };
-}
-
-function seedFile(fixtures) {
-  return {
-    users: [
-      ...fixtures.users.map((u) => ({ email: u.email, account: u.account, role: 'ROLE_PEER', publicKeys: [u.key.publicKeyHex], wallets: [u.wallet.address] })),
-      { email: fixtures.service.email, account: fixtures.service.account, role: 'ROLE_SERVICE', publicKeys: [fixtures.service.key.publicKeyHex], wallets: [] },
-    ],
-  };
-}
+// Fixtures.
 
 async function presignWalletLogins(users, count) {
   const wallets = users.map((u) => u.wallet);
@@ -312,115 +94,11 @@ async function presignWalletLogins(users, count) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Systems under test.
-
-async function startSystem(name, argv, env) {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const lines = [];
-  const started = performance.now();
-  const child = track(spawn(process.execPath, argv, { cwd: ROOT, env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true }), { detachedGroup: true });
-  let listening = 0;
-  let allListeningMs;
-  const onLine = (data) => {
-    for (const line of String(data).split('\n')) {
-      if (!line) continue;
-      lines.push(line);
-      if (lines.length > 200) lines.shift();
-      if (/listening on/i.test(line)) {
-        listening += /(\d+) workers listening/.test(line) ? Number(/(\d+) workers listening/.exec(line)[1]) : 1;
-        if (listening >= WORKERS && allListeningMs === undefined) allListeningMs = Math.round(performance.now() - started);
-      }
-    }
-  };
-  child.stdout.on('data', onLine);
-  child.stderr.on('data', onLine);
-
-  let readyMs;
-  while (readyMs === undefined) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      fail(`${name} exited during start (${child.exitCode ?? child.signalCode}):\n  ${lines.slice(-20).join('\n  ')}`);
-    }
-    if (performance.now() - started > READY_TIMEOUT_MS) fail(`${name} was not ready after ${READY_TIMEOUT_MS} ms:\n  ${lines.slice(-20).join('\n  ')}`);
-    try {
-      const response = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(1000) });
-      await response.arrayBuffer();
-      if (response.status === 200) readyMs = Math.round(performance.now() - started);
-    } catch {
-      // not listening yet
-    }
-    if (readyMs === undefined) await sleep(10);
-  }
-  // The first worker answers /health/ready. The others are taken as up when each logs that it
-  // listens or, when logs are quiet (LOG_LEVEL), when every worker has gone idle.
-  let allSettledMs;
-  const deadline = performance.now() + 5000;
-  let previous = new Map();
-  while (allListeningMs === undefined && allSettledMs === undefined && performance.now() < deadline) {
-    await sleep(100);
-    const now = new Map(childPids(child.pid).map((pid) => [pid, cpuTicks(pid)]));
-    const idle = now.size >= WORKERS && [...now].every(([pid, ticks]) => previous.has(pid) && ticks - previous.get(pid) <= 1);
-    if (idle) allSettledMs = Math.round(performance.now() - started);
-    previous = now;
-  }
-  return { name, child, base, lines, readyMs, allWorkersUpMs: allListeningMs ?? allSettledMs, allWorkersUpBy: allListeningMs !== undefined ? 'log' : allSettledMs !== undefined ? 'idle' : 'timeout' };
-}
-
-function sampleRss(system) {
-  const primaryPid = system.child.pid;
-  const workers = childPids(primaryPid).map((pid) => ({ pid, rssMb: rssMb(pid) })).filter((w) => w.rssMb !== undefined);
-  return { primary: { pid: primaryPid, rssMb: rssMb(primaryPid) }, workers };
-}
-
-/** Stops a system; with primaryOnly, returns each worker's exit time (hrtime ms) for profile windows. */
-async function stopSystem(system, { primaryOnly = false } = {}) {
-  const exits = {};
-  if (primaryOnly) {
-    // Only the primary: cluster workers then exit through process.exit on disconnect, which lets
-    // --cpu-prof write their profiles (a worker killed by a signal writes none).
-    const workerPids = childPids(system.child.pid);
-    try {
-      process.kill(system.child.pid, 'SIGTERM');
-    } catch {
-      // gone
-    }
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && workerPids.some((pid) => exits[pid] === undefined)) {
-      for (const pid of workerPids) if (exits[pid] === undefined && !isRunning(pid)) exits[pid] = Number(process.hrtime.bigint()) / 1e6;
-      await sleep(5);
-    }
-  }
-  killGroup(system.child, 'SIGTERM');
-  if (!(await waitForExit(system.child, 5000))) killGroup(system.child, 'SIGKILL');
-  await waitForExit(system.child, 2000);
-  // A detached group may outlive its leader for a moment: make sure no worker is left.
-  try {
-    process.kill(-system.child.pid, 'SIGKILL');
-  } catch {
-    // the whole group is gone
-  }
-  groups.delete(system.child.pid);
-  return exits;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Load.
 
 function drive(system, scenario, data) {
-  const dataFile = join(tempDir, `${system.name}-${scenario}.json`);
-  writeFileSync(dataFile, JSON.stringify(data));
-  return new Promise((resolveRun, reject) => {
-    const child = track(fork(join(BENCH_DIR, 'load-worker.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-    let answered = false;
-    child.once('message', (m) => {
-      answered = true;
-      if (m.ok) resolveRun(m);
-      else reject(new BenchError(`load generator failed on ${system.name}/${scenario}: ${m.error}`));
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => !answered && reject(new BenchError(`load generator exited (${code}) on ${system.name}/${scenario}`)));
-    child.send({ url: system.base, scenario, connections: CONNECTIONS, warmupSeconds: WARMUP, durationSeconds: DURATION, dataFile });
-  });
+  const message = { url: system.base, scenario, connections: CONNECTIONS, warmupSeconds: WARMUP, durationSeconds: DURATION };
+  return runLoad(`${system.name}-${scenario}`, data, message, `${system.name}/${scenario}`);
 }
 
 async function loginTokens(system, bodies) {
@@ -506,7 +184,7 @@ async function databaseWorkPerRequest(db, before, requests) {
 /** Starts a system and records its start to ready and its RSS when up. */
 async function startForBench(name, argv, env) {
   console.log(`\n${name}: starting (${WORKERS} workers)`);
-  const system = await startSystem(name, argv, env);
+  const system = await startSystem(name, argv, env, WORKERS);
   const upBy = { log: 'all workers listening', idle: 'all workers up and idle', timeout: 'workers still busy after 5 s' }[system.allWorkersUpBy];
   console.log(`  ready in ${system.readyMs} ms (${upBy}${system.allWorkersUpMs !== undefined ? ` at ${system.allWorkersUpMs} ms` : ''})`);
   system.report = { startToReadyMs: system.readyMs, allWorkersUpMs: system.allWorkersUpMs ?? null, allWorkersUpBy: system.allWorkersUpBy, rssAtReady: sampleRss(system), scenarios: {} };
@@ -617,12 +295,6 @@ function table(results) {
 
 // ---------------------------------------------------------------------------------------------
 
-function redacted(url) {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
 async function main() {
   for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) fail(`unknown scenario "${s}" (known: ${ALL_SCENARIOS.join(', ')})`);
   for (const [name, value] of [['duration', DURATION], ['warmup', WARMUP], ['connections', CONNECTIONS], ['users', USERS], ['workers', WORKERS]]) {
@@ -630,8 +302,8 @@ async function main() {
   }
   if (!existsSync(SERVICE_MAIN) || !existsSync(CLI_MAIN)) fail(`${SERVICE_MAIN} is missing: run \`npm run build\` first`);
   const started = Date.now();
-  const databaseUrl = await createDatabase();
-  tempDir = mkdtempSync(join(os.tmpdir(), 'sigauth-bench-'));
+  const { name: databaseName, url: databaseUrl } = await createDatabase();
+  makeTempDir('sigauth-bench');
   mkdirSync(RESULTS_DIR, { recursive: true });
   console.log(`bench: database ${databaseName}, ${USERS} users, scenarios ${scenarios.join(', ')}, ${WORKERS} workers, ${os.availableParallelism()} cores`);
   const [load1] = os.loadavg();
@@ -641,13 +313,12 @@ async function main() {
 
   let t = performance.now();
   const fixtures = makeFixtures(USERS);
-  const seedPath = join(tempDir, 'seed.json');
-  writeFileSync(seedPath, JSON.stringify(seedFile(fixtures)));
+  const seedPath = writeSeedFile(fixtures);
   const fixturesMs = Math.round(performance.now() - t);
   t = performance.now();
   const baseEnv = { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', NODE_ENV: 'production' };
   delete baseEnv.NODE_OPTIONS;
-  await runToCompletion(process.execPath, ['--no-warnings', CLI_MAIN, 'db', 'seed', '--file', seedPath], baseEnv, 'seeding through the CLI');
+  await seedUsers(seedPath, baseEnv);
   const seedMs = Math.round(performance.now() - t);
   console.log(`bench: fixtures in ${fixturesMs} ms, seeded ${USERS + 1} users through the CLI in ${seedMs} ms`);
 

@@ -31,8 +31,10 @@ async function serve(config: AppConfig): Promise<void> {
         },
       );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // on, not once: a second signal (a process group and a cluster primary both forwarding one)
+  // must not fall through to the default action, which would exit with requests in flight.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 function main(): void {
@@ -63,11 +65,12 @@ function main(): void {
     });
     // Each worker drains its own in-flight requests; the primary waits for all of them.
     const stopWorkers = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
       stopping = true;
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
     };
-    process.once('SIGTERM', stopWorkers);
-    process.once('SIGINT', stopWorkers);
+    process.on('SIGTERM', stopWorkers);
+    process.on('SIGINT', stopWorkers);
     return;
   }
   serve(config).catch((error: unknown) => {
