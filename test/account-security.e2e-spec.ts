@@ -26,6 +26,10 @@ async function redisReachable(): Promise<boolean> {
   }
 }
 
+// A second instance on one PGlite folder is not possible (PGlite serves one process): the cases
+// that start instances with other settings run on PostgreSQL only.
+const withInstances = testBackend() === 'postgresql' ? it : it.skip;
+
 describe('account security', () => {
   let storage: TestStorage;
   let service: TestApp;
@@ -118,7 +122,7 @@ describe('account security', () => {
       expect(res.body).toEqual(envelope(401, 'InvalidChallenge', 'The challenge is unknown, expired or already used.'));
     });
 
-    it('with LOGIN_CHALLENGE=required a static login gets 401; with off, the challenge route is gone', async () => {
+    withInstances('with LOGIN_CHALLENGE=required a static login gets 401; with off, the challenge route is gone', async () => {
       const required = await start({ LOGIN_CHALLENGE: 'required' });
       const res = await login(required, loginBody('alice@example.org', alice));
       expect(res.status).toBe(401);
@@ -138,7 +142,7 @@ describe('account security', () => {
   });
 
   describe('HIDE_USER_EXISTENCE', () => {
-    it('turns the 404 of the login APIs into their 401', async () => {
+    withInstances('turns the 404 of the login APIs into their 401', async () => {
       const hidden = await start({ HIDE_USER_EXISTENCE: 'true' });
       const key = newClientKey();
       const fib = await login(hidden, loginBody('nobody@example.org', key));
@@ -165,7 +169,7 @@ describe('account security', () => {
 
     const badLogin = (app: TestApp, email: string) => login(app, { ...loginBody(email, newClientKey()), authPublicKeyHex: alice.publicKeyHex });
 
-    it('the 11th failed login for one email inside the window gets 429 with Retry-After; other emails are unaffected (memory)', async () => {
+    withInstances('the 11th failed login for one email inside the window gets 429 with Retry-After; other emails are unaffected (memory)', async () => {
       const limited = await start({ RATE_LIMIT_FAILURES_PER_IDENTITY: '10' });
       for (let i = 0; i < 10; i++) {
         const res = await badLogin(limited, 'alice@example.org');
@@ -181,7 +185,7 @@ describe('account security', () => {
       expect((await login(limited, loginBody('admin@example.org', admin))).status).toBe(200);
     });
 
-    it('two instances sharing Redis enforce one budget', async () => {
+    withInstances('two instances sharing Redis enforce one budget', async () => {
       if (!redisUp) return;
       const email = `shared-${Date.now()}@example.org`;
       const a = await start({ RATE_LIMIT_FAILURES_PER_IDENTITY: '10', REDIS_URL });
@@ -197,7 +201,7 @@ describe('account security', () => {
       expect((await badLogin(b, `other-${email}`)).status).toBe(404);
     });
 
-    it('per address, every credential endpoint answers 429 in its own error shape', async () => {
+    withInstances('per address, every credential endpoint answers 429 in its own error shape', async () => {
       const limited = await start({ RATE_LIMIT_PER_IP: '2' });
       for (let i = 0; i < 2; i++) await limited.http().post('/v1/users/authorize').set('Authorization', 'Basic eDp5');
       const redisStyle = await limited.http().post('/v1/users/authorize').set('Authorization', 'Basic eDp5');

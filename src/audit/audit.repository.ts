@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { Prisma } from '../generated/prisma/client.js';
 import { PrismaService } from '../prisma/prisma.service.js';
 import type { AuditEvent, AuditEventType, AuditQuery } from './audit.types.js';
 
@@ -9,22 +8,33 @@ export type AuditRow = Omit<AuditEvent, 'id'>;
 export class AuditRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  /**
+   * One statement for the whole batch, the rows passed as one JSON parameter. Every login writes an
+   * event, so this is on the hot path's budget: through Prisma, a batch's query compilation and
+   * parameter handling were a quarter of a login's CPU in a profile.
+   */
   async insertMany(events: AuditRow[]): Promise<void> {
-    await this.prisma.auditEvent.createMany({
-      data: events.map((e) => ({
-        occurredAt: e.occurredAt,
-        type: e.type,
-        outcome: e.outcome,
-        reason: e.reason ?? null,
-        userId: e.userId ?? null,
-        principal: e.principal ?? null,
-        sessionId: e.sessionId ?? null,
-        ip: e.ip,
-        userAgent: e.userAgent,
-        requestId: e.requestId,
-        details: (e.details ?? undefined) as Prisma.InputJsonValue | undefined,
-      })),
-    });
+    const rows = events.map((e) => ({
+      occurred_at: e.occurredAt.toISOString(),
+      type: e.type,
+      outcome: e.outcome,
+      reason: e.reason ?? null,
+      user_id: e.userId ?? null,
+      principal: e.principal ?? null,
+      session_id: e.sessionId ?? null,
+      ip: e.ip,
+      user_agent: e.userAgent,
+      request_id: e.requestId,
+      details: e.details ?? null,
+    }));
+    await this.prisma.connection.query(
+      `INSERT INTO audit_events (occurred_at, type, outcome, reason, user_id, principal, session_id, ip, user_agent, request_id, details)
+       SELECT occurred_at, type, outcome, reason, user_id, principal, session_id, ip, user_agent, request_id, details
+         FROM jsonb_to_recordset($1::jsonb) AS e(occurred_at timestamptz, type text, outcome text, reason text, user_id uuid,
+              principal text, session_id uuid, ip text, user_agent text, request_id text, details jsonb)`,
+      [JSON.stringify(rows)],
+      'insert-audit-events',
+    );
   }
 
   async find(query: AuditQuery): Promise<AuditEvent[]> {
