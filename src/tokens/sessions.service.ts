@@ -61,19 +61,9 @@ export class SessionsService {
   async start(principal: SessionPrincipal, credential: Credential, context: LoginContext, lifetimes = this.defaultLifetimes): Promise<TokenPair> {
     const sid = randomUUID();
     const refreshJti = randomUUID();
-    const access = await this.tokens.issueAccess({ acc: principal.account, sub: principal.email, role: principal.role, sid }, lifetimes.access);
+    const access = await this.issueAccessFor(principal, sid, lifetimes.access);
     const refresh = await this.tokens.issueRefresh({ sub: principal.email, acjti: access.jti, sid }, refreshJti, lifetimes.refresh);
-    await this.sessions.create({
-      id: sid,
-      userId: principal.userId,
-      credentialKind: credential.kind,
-      credentialId: credential.id,
-      ip: context.ip,
-      userAgent: context.userAgent?.slice(0, 512) ?? null,
-      refreshJti,
-      expiresAt: new Date(refresh.exp * 1000),
-    });
-    this.recordLogin(principal, credential, sid);
+    await this.persistSession(sid, principal, credential, context, refreshJti, refresh.exp);
     return { accessToken: access.token, refreshToken: refresh.token, accessTtl: lifetimes.access, accessExp: access.exp, refreshExp: refresh.exp };
   }
 
@@ -98,7 +88,7 @@ export class SessionsService {
       await this.sessions.revoke(session.id, 'user or credential no longer active');
       throw new TokenError('INVALID_TOKEN', 'session has ended');
     }
-    const access = await this.tokens.issueAccess({ acc: principal.account, sub: principal.email, role: principal.role, sid: session.id }, lifetimes.access);
+    const access = await this.issueAccessFor(principal, session.id, lifetimes.access);
     const refresh = await this.tokens.issueRefresh({ sub: principal.email, acjti: access.jti, sid: session.id }, childJti, lifetimes.refresh);
     this.audit.record({ type: 'token.refresh', outcome: 'success', userId: principal.userId, principal: principal.email, sessionId: session.id, details: { grace: outcome.grace } });
     return { accessToken: access.token, refreshToken: refresh.token, accessTtl: lifetimes.access, accessExp: access.exp, refreshExp: refresh.exp };
@@ -119,24 +109,14 @@ export class SessionsService {
   /** A session of access tokens only (no refresh family), as service accounts get. */
   async startAccessOnly(principal: SessionPrincipal, credential: Credential, context: LoginContext, ttlSeconds: number): Promise<IssuedToken> {
     const sid = randomUUID();
-    const access = await this.tokens.issueAccess({ acc: principal.account, sub: principal.email, role: principal.role, sid }, ttlSeconds);
-    await this.sessions.create({
-      id: sid,
-      userId: principal.userId,
-      credentialKind: credential.kind,
-      credentialId: credential.id,
-      ip: context.ip,
-      userAgent: context.userAgent?.slice(0, 512) ?? null,
-      refreshJti: null,
-      expiresAt: new Date(access.exp * 1000),
-    });
-    this.recordLogin(principal, credential, sid);
+    const access = await this.issueAccessFor(principal, sid, ttlSeconds);
+    await this.persistSession(sid, principal, credential, context, null, access.exp);
     return access;
   }
 
   /** A new access token in the same session, with the principal's current claims. */
   async reissueAccess(sessionId: string, principal: SessionPrincipal, ttlSeconds: number): Promise<IssuedToken> {
-    const access = await this.tokens.issueAccess({ acc: principal.account, sub: principal.email, role: principal.role, sid: sessionId }, ttlSeconds);
+    const access = await this.issueAccessFor(principal, sessionId, ttlSeconds);
     if (!(await this.sessions.touch(sessionId, new Date(access.exp * 1000)))) throw new TokenError('INVALID_TOKEN', 'session has ended');
     return access;
   }
@@ -146,6 +126,25 @@ export class SessionsService {
     if (await this.sessions.revoke(claims.sid, 'logout')) {
       this.audit.record({ type: 'logout', outcome: 'success', userId: session.userId, principal: claims.sub, sessionId: claims.sid });
     }
+  }
+
+  private issueAccessFor(principal: SessionPrincipal, sid: string, ttlSeconds: number): Promise<IssuedToken> {
+    return this.tokens.issueAccess({ acc: principal.account, sub: principal.email, role: principal.role, sid }, ttlSeconds);
+  }
+
+  /** Writes a new session (with its first refresh token, if any) and records the login. */
+  private async persistSession(sid: string, principal: SessionPrincipal, credential: Credential, context: LoginContext, refreshJti: string | null, expEpochSeconds: number): Promise<void> {
+    await this.sessions.create({
+      id: sid,
+      userId: principal.userId,
+      credentialKind: credential.kind,
+      credentialId: credential.id,
+      ip: context.ip,
+      userAgent: context.userAgent?.slice(0, 512) ?? null,
+      refreshJti,
+      expiresAt: new Date(expEpochSeconds * 1000),
+    });
+    this.recordLogin(principal, credential, sid);
   }
 
   private recordLogin(principal: SessionPrincipal, credential: Credential, sessionId: string): void {
