@@ -95,7 +95,7 @@ export class FibSessionController {
   @ApiEnvelopeCommonErrors({ body: true, rateLimited: true })
   async login(@Req() request: LoginRequest): Promise<Envelope<FibTokens>> {
     const { principal, credential } = request.user;
-    const pair = await this.sessions.start(principal, credential, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
+    const pair = await this.sessions.start(principal, credential);
     return this.envelope('User authorization has been successful.', pair);
   }
 

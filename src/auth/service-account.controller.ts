@@ -35,7 +35,7 @@ export class ServiceAccountController {
   @ApiRedisError(401, ...PASSWORD_EXPIRED)
   async authorize(@Req() request: LoginRequest): Promise<{ access_token: string }> {
     const ttl = await serviceTokenTtl(request.body);
-    const token = await this.serviceAccounts.authorize(request.user, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null }, ttl);
+    const token = await this.serviceAccounts.authorize(request.user, ttl);
     return { access_token: token.token };
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
-import { SessionsService, type LoginContext } from '../tokens/sessions.service.js';
+import { SessionsService } from '../tokens/sessions.service.js';
 import { TokenError } from '../tokens/token.errors.js';
 import type { IssuedToken } from '../tokens/token.types.js';
 import { UsersService } from '../users/users.service.js';
@@ -16,8 +16,8 @@ export class ServiceAccountService {
     private readonly clock: Clock,
   ) {}
 
-  authorize(login: AuthenticatedLogin, context: LoginContext, ttlSeconds: number): Promise<IssuedToken> {
-    return this.sessions.startAccessOnly(login.principal, login.credential, context, ttlSeconds);
+  authorize(login: AuthenticatedLogin, ttlSeconds: number): Promise<IssuedToken> {
+    return this.sessions.startAccessOnly(login.principal, login.credential, ttlSeconds);
   }
 
   /** A live token of a password session whose password is still valid buys a new one. */

@@ -61,7 +61,7 @@ export class WalletSessionController {
   @ApiEnvelopeCommonErrors({ body: true, rateLimited: true })
   async login(@Req() request: LoginRequest): Promise<Envelope<WalletTokens>> {
     const { principal, credential } = request.user;
-    const pair = await this.sessions.start(principal, credential, { ip: request.ip, userAgent: request.headers['user-agent'] ?? null }, this.lifetimes);
+    const pair = await this.sessions.start(principal, credential, this.lifetimes);
     return ok('User authorization has been successful.', walletTokens(pair));
   }
 

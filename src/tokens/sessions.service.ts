@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { decodeJwt, errors } from 'jose';
 import { AuditService } from '../audit/audit.service.js';
+import { currentRequest } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../health/metrics.service.js';
 import type { CredentialKind } from '../users/user.types.js';
@@ -12,11 +13,6 @@ import { TokenService } from './token.service.js';
 import type { AccessClaims, IssuedToken, RefreshClaims, SessionPrincipal } from './token.types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export interface LoginContext {
-  ip: string | null;
-  userAgent: string | null;
-}
 
 export interface Credential {
   kind: CredentialKind;
@@ -58,12 +54,12 @@ export class SessionsService {
     return { access: this.config.ACCESS_TOKEN_TTL, refresh: this.config.REFRESH_TOKEN_TTL };
   }
 
-  async start(principal: SessionPrincipal, credential: Credential, context: LoginContext, lifetimes = this.defaultLifetimes): Promise<TokenPair> {
+  async start(principal: SessionPrincipal, credential: Credential, lifetimes = this.defaultLifetimes): Promise<TokenPair> {
     const sid = randomUUID();
     const refreshJti = randomUUID();
     const access = await this.issueAccessFor(principal, sid, lifetimes.access);
     const refresh = await this.tokens.issueRefresh({ sub: principal.email, acjti: access.jti, sid }, refreshJti, lifetimes.refresh);
-    await this.persistSession(sid, principal, credential, context, refreshJti, refresh.exp);
+    await this.persistSession(sid, principal, credential, refreshJti, refresh.exp);
     return { accessToken: access.token, refreshToken: refresh.token, accessTtl: lifetimes.access, accessExp: access.exp, refreshExp: refresh.exp };
   }
 
@@ -107,10 +103,10 @@ export class SessionsService {
   }
 
   /** A session of access tokens only (no refresh family), as service accounts get. */
-  async startAccessOnly(principal: SessionPrincipal, credential: Credential, context: LoginContext, ttlSeconds: number): Promise<IssuedToken> {
+  async startAccessOnly(principal: SessionPrincipal, credential: Credential, ttlSeconds: number): Promise<IssuedToken> {
     const sid = randomUUID();
     const access = await this.issueAccessFor(principal, sid, ttlSeconds);
-    await this.persistSession(sid, principal, credential, context, null, access.exp);
+    await this.persistSession(sid, principal, credential, null, access.exp);
     return access;
   }
 
@@ -132,15 +128,16 @@ export class SessionsService {
     return this.tokens.issueAccess({ acc: principal.account, sub: principal.email, role: principal.role, sid }, ttlSeconds);
   }
 
-  /** Writes a new session (with its first refresh token, if any) and records the login. */
-  private async persistSession(sid: string, principal: SessionPrincipal, credential: Credential, context: LoginContext, refreshJti: string | null, expEpochSeconds: number): Promise<void> {
+  /** Writes a new session (with its first refresh token, if any), from the request's address and agent, and records the login. */
+  private async persistSession(sid: string, principal: SessionPrincipal, credential: Credential, refreshJti: string | null, expEpochSeconds: number): Promise<void> {
+    const request = currentRequest();
     await this.sessions.create({
       id: sid,
       userId: principal.userId,
       credentialKind: credential.kind,
       credentialId: credential.id,
-      ip: context.ip,
-      userAgent: context.userAgent?.slice(0, 512) ?? null,
+      ip: request?.ip ?? null,
+      userAgent: request?.userAgent ?? null,
       refreshJti,
       expiresAt: new Date(expEpochSeconds * 1000),
     });
