@@ -9,8 +9,7 @@ export type AuditEventType =
   | 'credential.revoked'
   | 'user.created'
   | 'user.disabled'
-  | 'user.enabled'
-  | 'challenge.issued';
+  | 'user.enabled';
 
 export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'login.success',
@@ -24,7 +23,6 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'user.created',
   'user.disabled',
   'user.enabled',
-  'challenge.issued',
 ];
 
 export interface AuditEventInput {

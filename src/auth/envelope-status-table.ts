@@ -60,7 +60,6 @@ export function envelopeStatusFor(error: ApiError): Rendered {
     case 'token':
       switch (error.code) {
         case 'INVALID_TOKEN':
-        case 'INVALID_KID':
         case 'TOKEN_PAIR_MISMATCH':
           return { status: 401, name: 'InvalidToken', message: error.message };
         case 'MISSING_TOKEN':

@@ -7,6 +7,7 @@ import { RateLimiterService, type RateLimitedEndpoint } from '../rate-limit/rate
 import { AuthError } from './auth.errors.js';
 import type { AuthenticatedLogin } from './authenticated-login.js';
 import { LoginAuthenticator, type LoginStrategyName } from './login-authenticator.js';
+import { basicCredentials } from './strategies/password.strategy.js';
 
 export type LoginRequest = FastifyRequest & { user: AuthenticatedLogin };
 
@@ -24,12 +25,8 @@ function claimedIdentity(strategy: LoginStrategyName, request: FastifyRequest): 
       return claimedEmailKey(body?.email);
     case 'wallet-signature':
       return typeof body?.signer === 'string' ? body.signer.toLowerCase().slice(0, 42) : undefined;
-    case 'password': {
-      const match = /^Basic\s+([A-Za-z0-9+/=]{1,2048})$/i.exec(request.headers.authorization ?? '');
-      const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
-      const colon = decoded.indexOf(':');
-      return colon > 0 ? claimedEmailKey(decoded.slice(0, colon)) : undefined;
-    }
+    case 'password':
+      return claimedEmailKey(basicCredentials(request.headers.authorization)?.email);
   }
 }
 

@@ -51,7 +51,6 @@ export function serviceAccountStatusFor(error: ApiError): RedisRendered {
     case 'token':
       switch (error.code) {
         case 'INVALID_TOKEN':
-        case 'INVALID_KID':
         case 'TOKEN_PAIR_MISMATCH':
         case 'MISSING_TOKEN':
           return { status: 401, errorCode: 'unauthorized', message: error.message };

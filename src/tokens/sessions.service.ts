@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { decodeJwt, errors } from 'jose';
 import { AuditService } from '../audit/audit.service.js';
 import { currentRequest } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
@@ -186,11 +185,9 @@ export class SessionsService {
   async introspect(token: string): Promise<(AccessClaims | RefreshClaims) | undefined> {
     let claims;
     try {
-      // The unverified payload only chooses which verification to run; verify() checks it again.
-      const use = decodeJwt(token).token_use === 'refresh' ? 'refresh' : 'access';
-      claims = await this.tokens.verify(token, use, {});
+      claims = await this.tokens.verify(token, 'either', {});
     } catch (error) {
-      if (error instanceof TokenError || error instanceof errors.JOSEError) return undefined;
+      if (error instanceof TokenError) return undefined;
       throw error;
     }
     const session = await this.sessions.findById(claims.sid);

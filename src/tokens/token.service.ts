@@ -82,7 +82,7 @@ export class TokenService {
    * introspection's CPU in a profile. Only what this service issues is considered: EdDSA, typ JWT,
    * a kid of ours, no crit; `none`, HS256 and every other algorithm fail before any key is used.
    */
-  async verify(token: string, use: TokenUse, options: { ignoreExpiry?: boolean }): Promise<TokenClaims> {
+  async verify(token: string, use: TokenUse | 'either', options: { ignoreExpiry?: boolean }): Promise<TokenClaims> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !isCanonicalCompactJws(token)) {
       throw new TokenError('INVALID_TOKEN', 'token is malformed');
     }
@@ -106,13 +106,13 @@ export class TokenService {
     }
     // The Ethereum API's refresh accepts an expired access token: only its expiry is waived.
     if (!options.ignoreExpiry && payload.exp <= Math.floor(Date.now() / 1000)) throw new TokenError('INVALID_TOKEN', 'token has expired');
-    if (payload.token_use !== use) {
-      throw new TokenError('INVALID_TOKEN', `expected ${use === 'access' ? 'an access' : 'a refresh'} token`);
+    if (use === 'either' ? payload.token_use !== 'access' && payload.token_use !== 'refresh' : payload.token_use !== use) {
+      throw new TokenError('INVALID_TOKEN', `expected ${use === 'access' ? 'an access' : use === 'refresh' ? 'a refresh' : 'an access or a refresh'} token`);
     }
     if (typeof payload.jti !== 'string' || !UUID.test(payload.jti) || typeof payload.sid !== 'string' || !UUID.test(payload.sid)) {
       throw new TokenError('INVALID_TOKEN', 'token is malformed');
     }
-    if (use === 'refresh' && (typeof payload.acjti !== 'string' || !UUID.test(payload.acjti))) {
+    if (payload.token_use === 'refresh' && (typeof payload.acjti !== 'string' || !UUID.test(payload.acjti))) {
       throw new TokenError('INVALID_TOKEN', 'token is malformed');
     }
     return payload as unknown as TokenClaims;

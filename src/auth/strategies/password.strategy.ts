@@ -11,7 +11,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const MAX_CREDENTIALS_LENGTH = 2048;
 
 /** `Authorization: Basic base64(email:password)`, or undefined when absent or malformed. */
-function basicCredentials(header: string | undefined): { email: string; password: string } | undefined {
+export function basicCredentials(header: string | undefined): { email: string; password: string } | undefined {
   const match = typeof header === 'string' ? /^Basic\s+(\S+)$/i.exec(header.trim()) : null;
   if (!match || match[1]!.length > MAX_CREDENTIALS_LENGTH || !BASE64.test(match[1]!)) return undefined;
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
