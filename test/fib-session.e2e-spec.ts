@@ -438,7 +438,7 @@ describe('FIB session API', () => {
 describe('FIB session API when the database is gone', () => {
   // PGlite runs inside the process: there is no server to lose.
   const onServer = testBackend() === 'postgresql' ? it : it.skip;
-  onServer('500 InternalError: the database unreachable, nothing leaks', async () => {
+  onServer('500 InternalError on every login API: the database unreachable, nothing leaks', async () => {
     const storage = await createTestStorage('fib_500');
     const service = await startTestApp(storage.env);
     try {
@@ -453,6 +453,25 @@ describe('FIB session API when the database is gone', () => {
         .send({ email: 'carol@example.org', signature: signEmail(key, 'carol@example.org'), authPublicKeyHex: key.publicKeyHex });
       expect(res.status).toBe(500);
       expect(res.body).toEqual({ status: { code: 500, name: 'InternalError', message: 'Internal error (request id req-500-test)' }, data: null });
+
+      // The same row of the Ethereum API's table and of the service-account API's.
+      const { Wallet } = await import('ethers');
+      const wallet = Wallet.createRandom();
+      const timestampInMs = Date.now();
+      const eth = await service
+        .http()
+        .post('/api/auth/login')
+        .set('X-Request-Id', 'req-500-eth')
+        .send({ signer: wallet.address, timestampInMs, signature: await wallet.signMessage(String(timestampInMs)) });
+      expect(eth.status).toBe(500);
+      expect(eth.body).toEqual({ status: { code: 500, name: 'InternalError', message: 'Internal error (request id req-500-eth)' }, data: null });
+      const authorize = await service
+        .http()
+        .post('/v1/users/authorize')
+        .set('X-Request-Id', 'req-500-svc')
+        .set('Authorization', `Basic ${Buffer.from('svc@example.org:secret').toString('base64')}`);
+      expect(authorize.status).toBe(500);
+      expect(authorize.body).toEqual({ error_code: 'internal_error', message: 'Internal error (request id req-500-svc)' });
     } finally {
       await service.close();
       await storage.cleanup();
