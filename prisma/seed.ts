@@ -5,14 +5,14 @@ import { NestFactory } from '@nestjs/core';
 import { CliModule } from '../src/cli/cli.module.js';
 import { firstLine } from '../src/common/first-line.js';
 import { loadConfig } from '../src/config/app-config.js';
+import { AccountsService } from '../src/admin/accounts.service.js';
 import { readSeedFile } from '../src/users/seed-file.js';
-import { UsersService } from '../src/users/users.service.js';
 
 const file = process.env.SEED_FILE ?? 'prisma/seed.example.json';
 const app = await NestFactory.createApplicationContext(CliModule.forRoot(loadConfig()), { logger: ['error', 'warn'] });
 try {
   const started = Date.now();
-  const result = await app.get(UsersService).upsertMany(await readSeedFile(file));
+  const result = await app.get(AccountsService).seed(await readSeedFile(file));
   process.stdout.write(JSON.stringify({ file, ...result, ms: Date.now() - started }) + '\n');
 } catch (error) {
   process.stderr.write(`error: ${firstLine(error)}\n`);

@@ -5,11 +5,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
-import { classifyError, renderError } from './auth/api-exception.filter.js';
+import { REDIS_ERROR_SCHEMA } from './apis/service-account/service-account.openapi.js';
 import { RequestError } from './common/domain-error.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
-import { ERROR_SCHEMAS, packageVersion, SECURITY, serveSwaggerUi } from './common/openapi.js';
-import { requestContext } from './common/request-context.js';
+import { ENVELOPE_ERROR_SCHEMA, packageVersion, SECURITY, serveSwaggerUi } from './http/openapi.js';
+import { requestContext } from './http/request-context.js';
+import type { RenderedError } from './http/status-table.js';
+import { StatusTables } from './http/status-tables.js';
 import { MetricsService } from './health/metrics.service.js';
 import type { AppConfig } from './config/app-config.js';
 
@@ -33,7 +35,8 @@ function serveOpenApi(app: NestFastifyApplication): void {
     .addBasicAuth({ type: 'http', scheme: 'basic', description: 'Authorization: Basic base64(email:password), the service-account login' }, SECURITY.basic)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'Authorization', description: 'The FIB style: Authorization: <token>, without a scheme' }, SECURITY.token)
     .build();
-  const document = SwaggerModule.createDocument(app, { ...config, components: { ...config.components, schemas: ERROR_SCHEMAS } });
+  const schemas = { EnvelopeError: ENVELOPE_ERROR_SCHEMA, RedisError: REDIS_ERROR_SCHEMA };
+  const document = SwaggerModule.createDocument(app, { ...config, components: { ...config.components, schemas } });
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'], ui: false });
   serveSwaggerUi(app.getHttpAdapter().getInstance(), 'docs', 'docs-json', 'sigauth API');
 }
@@ -41,6 +44,10 @@ function serveOpenApi(app: NestFastifyApplication): void {
 /** Builds the HTTP application exactly as production runs it; main.ts and the e2e tests both call this. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const logger = createLogger(config.LOG_LEVEL);
+  // Errors met before Nest routes a request are answered through the table of the controller
+  // whose path the request is under; the tables are known once the application is built.
+  const built: { tables?: StatusTables } = {};
+  const renderEarly = (error: unknown, url: string, requestId: string): RenderedError => built.tables!.render(error, url, requestId);
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     // A caller's request id is kept when it is a plain token, so logs can be joined across services.
@@ -54,7 +61,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     return503OnClosing: false,
     // Errors Fastify meets before routing (a malformed percent-escape in the path) in the API's shape.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
-      const rendered = renderError(classifyError(error), request.url, request.id);
+      const rendered = renderEarly(error, request.url, request.id);
       void reply.status(rendered.status).headers(rendered.headers).send(rendered.body);
     },
     // Node's HTTP parser refuses a request before Fastify sees it (headers over 16 KiB, an unknown
@@ -70,7 +77,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
         (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW'
           ? new RequestError('HEADERS_TOO_LARGE', 'request headers are larger than 16 KiB')
           : new RequestError('ARGUMENT_NOT_VALID', 'the request could not be parsed');
-      const rendered = renderError(refused, path, 'none');
+      const rendered = renderEarly(refused, path, 'none');
       const body = JSON.stringify(rendered.body);
       const head = Object.entries({ ...rendered.headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`);
       socket.end(`HTTP/1.1 ${rendered.status} ${STATUS_CODES[rendered.status] ?? ''}\r\n${head.join('')}\r\n${body}`);
@@ -81,6 +88,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
   });
+  built.tables = app.get(StatusTables);
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);

@@ -1,16 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module.js';
+import { FibModule } from './apis/fib/fib.module.js';
+import { ServiceAccountModule } from './apis/service-account/service-account.module.js';
+import { WalletModule } from './apis/wallet/wallet.module.js';
 import { AuditModule } from './audit/audit.module.js';
-import { ApiExceptionFilter } from './auth/api-exception.filter.js';
-import { AuthModule } from './auth/auth.module.js';
-import { validationPipe } from './common/validation.js';
+import { ClockModule } from './common/clock.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
+import { HttpModule } from './http/http.module.js';
 import { PrismaModule } from './prisma/prisma.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
-import { TokensModule } from './tokens/tokens.module.js';
+import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
 
 @Module({})
@@ -19,10 +20,20 @@ export class AppModule {
   static forRoot(config?: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), PrismaModule, AuditModule, RateLimitModule, UsersModule, TokensModule, AuthModule, AdminModule, HealthModule],
-      providers: [
-        { provide: APP_FILTER, useClass: ApiExceptionFilter },
-        { provide: APP_PIPE, useValue: validationPipe },
+      imports: [
+        ConfigModule.forRoot(config),
+        ClockModule,
+        HttpModule,
+        PrismaModule,
+        AuditModule,
+        RateLimitModule,
+        UsersModule,
+        SessionsModule,
+        FibModule,
+        WalletModule,
+        ServiceAccountModule,
+        AdminModule,
+        HealthModule,
       ],
     };
   }

@@ -408,7 +408,7 @@ describe('account security', () => {
         expect.objectContaining({ type: 'user.disabled', outcome: 'success', userId: frank.id, principal: 'frank@example.org', details: { actor: 'admin@example.org', sessionsEnded: 0 } }),
       ]);
       const failures = (await events('type=login.failure&limit=1000')).filter((e) => e.requestId === 'audit-fail-1');
-      expect(failures).toEqual([expect.objectContaining({ type: 'login.failure', outcome: 'failure', reason: 'INVALID_SIGNATURE', userId: null, principal: 'frank@example.org' })]);
+      expect(failures).toEqual([expect.objectContaining({ type: 'login.failure', outcome: 'failure', reason: 'INVALID_PROOF', userId: null, principal: 'frank@example.org', details: { endpoint: 'fib-login' } })]);
 
       const logins = await events(`userId=${frank.id}&type=login.success`);
       expect(logins).toHaveLength(2);

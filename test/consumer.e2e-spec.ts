@@ -4,16 +4,19 @@ import { generateKeyPair, SignJWT } from 'jose';
 import request from 'supertest';
 import { loadConsumerConfig, type ConsumerConfig } from '../examples/consumer/src/consumer-config.js';
 import { createConsumerApp } from '../examples/consumer/src/create-consumer-app.js';
-import { SigningKeysService } from '../src/tokens/signing-keys.service.js';
+import { SigningKeysService } from '../src/sessions/signing-keys.service.js';
 import { UsersService } from '../src/users/users.service.js';
-import { testBackend } from './support/database.js';
 import { decodeJwtPart, newClientKey, signEmail, type ClientKey } from './support/fib-client.js';
+import { onPostgres } from './support/postgres.js';
+import { controlClock, type TestClock } from './support/test-clock.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
 
 const BASE = '/auth/api/v1/authentication-management';
 const BILLING = { email: 'billing@svc.example', password: 'correct horse battery staple' };
 // A second sigauth instance on the same database: PostgreSQL serves many processes, PGlite one.
-const onServer = testBackend() === 'postgresql' ? it : it.skip;
+const onServer = onPostgres;
+/** The consumers' key-set cooldown: short, so that the rotation test waits only a moment for a refetch. */
+const JWKS_COOLDOWN_SECONDS = 0.1;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const urlOf = (app: NestFastifyApplication) => `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
@@ -42,9 +45,10 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
   const consumers: Consumer[] = [];
   /** Offline verification only; a short key-set cooldown so the rotation test need not wait the default. */
   let offline: Consumer;
+  let clock: TestClock;
 
   async function startConsumer(config: Partial<ConsumerConfig> = {}): Promise<Consumer> {
-    const app = await createConsumerApp({ sigauthUrl, issuer: 'sigauth', audience: 'sigauth', jwksCooldownSeconds: 1, ...config }, { logger: false });
+    const app = await createConsumerApp({ sigauthUrl, issuer: 'sigauth', audience: 'sigauth', jwksCooldownSeconds: JWKS_COOLDOWN_SECONDS, ...config }, { logger: false });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const consumer: Consumer = {
       get: (path, accessToken) => {
@@ -73,6 +77,7 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
     storage = await createTestStorage('consumer');
     sigauth = await startTestApp(storage.env);
     sigauthUrl = urlOf(sigauth.app);
+    clock = controlClock(sigauth.app);
     const service = sigauth.app.get(UsersService);
     await service.create({ email: users.peer.email, account: 'peer@example', publicKeys: [users.peer.key.publicKeyHex] });
     await service.create({ email: users.admin.email, account: 'admin@example', role: 'ROLE_ADMIN', publicKeys: [users.admin.key.publicKeyHex] });
@@ -80,6 +85,7 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
     await service.create({ email: BILLING.email, account: 'billing@svc', role: 'ROLE_SERVICE', password: BILLING.password });
     offline = await startConsumer();
   });
+  afterEach(() => clock.reset());
   afterAll(async () => {
     for (const consumer of consumers) await consumer.close();
     await sigauth?.close();
@@ -97,7 +103,7 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
     const res = await offline.get('/profile', accessToken);
     expect(res.status).toBe(200);
     const { jti, sid, iat, exp } = decodeJwtPart(accessToken, 1);
-    expect(res.body).toEqual({ token_use: 'access', acc: 'peer@example', sub: 'peer@example.org', role: 'ROLE_PEER', sid, iss: 'sigauth', aud: 'sigauth', iat, exp, jti });
+    expect(res.body).toEqual({ token_use: 'access', acc: 'peer@example', sub: 'peer@example.org', role: 'ROLE_PEER', client_id: 'fib', sid, iss: 'sigauth', aud: 'sigauth', iat, exp, jti });
     expect(res.body.exp - res.body.iat).toBe(300);
   });
 
@@ -116,7 +122,7 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
     const { accessToken } = await login('peer');
     const header = decodeJwtPart(accessToken, 0);
     const impostor = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-    const forged = await new SignJWT(decodeJwtPart(accessToken, 1)).setProtectedHeader({ typ: 'JWT', alg: 'EdDSA', kid: header.kid as string }).sign(impostor.privateKey);
+    const forged = await new SignJWT(decodeJwtPart(accessToken, 1)).setProtectedHeader({ typ: 'at+jwt', alg: 'EdDSA', kid: header.kid as string }).sign(impostor.privateKey);
     const res = await offline.get('/profile', forged);
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
@@ -129,11 +135,11 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
     expect(tampered.body).toEqual(unauthorized('token is malformed or its signature does not verify'));
   });
 
-  it('401 for a refresh token', async () => {
+  it('401 for a refresh token (typ JWT, addressed to sigauth itself)', async () => {
     const { refreshToken } = await login('peer');
     const res = await offline.get('/profile', refreshToken);
     expect(res.status).toBe(401);
-    expect(res.body).toEqual(unauthorized('an access token is required'));
+    expect(res.body).toEqual(unauthorized('an access token (typ at+jwt) is required'));
   });
 
   it('403 for a role the route does not admit; 200 for the role it does', async () => {
@@ -211,7 +217,7 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
 
     it('still refuses a refresh token, before asking sigauth', async () => {
       const res = await introspecting.get('/profile', (await login('peer')).refreshToken);
-      expect(res.body).toEqual(unauthorized('an access token is required'));
+      expect(res.body).toEqual(unauthorized('an access token (typ at+jwt) is required'));
     });
 
     it('fails closed with 503 when sigauth refuses the consumer as an introspection caller', async () => {
@@ -222,22 +228,18 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
       expect(res.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'the token could not be verified, try again later' });
     });
 
-    onServer('401 for an expired token (sigauth with ACCESS_TOKEN_TTL=5): a logged-out token is good offline only until then', async () => {
-      const shortLived = await startTestApp({ ...storage.env, ACCESS_TOKEN_TTL: '5' });
-      let accessToken: string;
-      try {
-        ({ accessToken } = await login('peer', shortLived));
-        expect((await offline.get('/profile', accessToken)).status).toBe(200);
-        await logout(accessToken, shortLived);
-      } finally {
-        await shortLived.close();
-      }
-      expect((await introspecting.get('/profile', accessToken)).body).toEqual(unauthorized('token is no longer active'));
-      expect((await offline.get('/profile', accessToken)).status).toBe(200);
+    it('401 for an expired token: a logged-out token is good offline only until it expires', async () => {
+      const { accessToken: live } = await login('peer');
+      await logout(live);
+      expect((await introspecting.get('/profile', live)).body).toEqual(unauthorized('token is no longer active'));
+      expect((await offline.get('/profile', live)).status).toBe(200);
 
-      const exp = decodeJwtPart(accessToken, 1).exp as number;
-      await sleep(Math.max(0, exp * 1000 - Date.now()) + 1000);
-      const res = await offline.get('/profile', accessToken);
+      // A token sigauth issued 301 s ago (its clock moved back) has expired by the consumer's clock.
+      clock.advance(-301_000);
+      const { accessToken: old } = await login('peer');
+      clock.reset();
+      expect((decodeJwtPart(old, 1).exp as number) * 1000).toBeLessThan(Date.now());
+      const res = await offline.get('/profile', old);
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
       expect(res.body).toEqual(unauthorized('token has expired'));
@@ -259,7 +261,7 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
 
     // Within its cooldown a consumer does not refetch: the new kid is unknown to it.
     expect((await stale.get('/profile', after.accessToken)).status).toBe(401);
-    await sleep(1100);
+    await sleep(JWKS_COOLDOWN_SECONDS * 1000 + 50);
     const res = await offline.get('/profile', after.accessToken);
     expect(res.status).toBe(200);
     expect(res.body.jti).toBe(decodeJwtPart(after.accessToken, 1).jti);

@@ -171,6 +171,7 @@ describe('migrations and the generated Prisma client', () => {
         role: Role.ROLE_PEER,
         status: UserStatus.ACTIVE,
         passwordHash: null,
+        passwordId: null,
         passwordExpiresAt: null,
         createdAt: expect.any(Date),
         updatedAt: expect.any(Date),
@@ -185,6 +186,7 @@ describe('migrations and the generated Prisma client', () => {
         role: Role.ROLE_SERVICE,
         status: UserStatus.DISABLED,
         passwordHash: '$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA',
+        passwordId: randomUUID(),
         passwordExpiresAt: at('2027-06-01T12:34:56.789Z'),
         createdAt: at('2026-01-02T03:04:05.006Z'),
         updatedAt: at('2026-01-02T03:04:05.006Z'),
@@ -194,9 +196,9 @@ describe('migrations and the generated Prisma client', () => {
       expect(read).toEqual({ ...full, updatedAt: expect.any(Date), publicKeys: [], wallets: [], sessions: [] });
       // Raw SQL sees the same row under the migration's column names.
       await expect(
-        db.query(`SELECT email, account, role::text, status::text, password_hash, password_expires_at FROM users WHERE id = $1`, [id]),
+        db.query(`SELECT email, account, role::text, status::text, password_hash, password_id, password_expires_at FROM users WHERE id = $1`, [id]),
       ).resolves.toEqual([
-        { email: full.email, account: full.account, role: 'ROLE_SERVICE', status: 'DISABLED', password_hash: full.passwordHash, password_expires_at: full.passwordExpiresAt },
+        { email: full.email, account: full.account, role: 'ROLE_SERVICE', status: 'DISABLED', password_hash: full.passwordHash, password_id: full.passwordId, password_expires_at: full.passwordExpiresAt },
       ]);
 
       const updated = await prisma.user.update({
@@ -297,11 +299,12 @@ describe('migrations and the generated Prisma client', () => {
       const started = Date.now();
 
       const session = await prisma.session.create({
-        data: { userId: user.id, credentialKind: CredentialKind.ED25519_KEY, credentialId: keyId, ip: '203.0.113.7', userAgent: 'fib-client/1.0', expiresAt },
+        data: { userId: user.id, clientId: 'fib', credentialKind: CredentialKind.ED25519_KEY, credentialId: keyId, ip: '203.0.113.7', userAgent: 'fib-client/1.0', expiresAt },
       });
       expect(session).toEqual({
         id: expect.stringMatching(UUID),
         userId: user.id,
+        clientId: 'fib',
         credentialKind: 'ED25519_KEY',
         credentialId: keyId,
         ip: '203.0.113.7',
@@ -313,18 +316,32 @@ describe('migrations and the generated Prisma client', () => {
         revokedReason: null,
       });
       expect(near(session.createdAt, started) && near(session.lastUsedAt, started)).toBe(true);
-      const bare = await prisma.session.create({ data: { userId: user.id, credentialKind: CredentialKind.PASSWORD, expiresAt } });
-      expect(bare).toMatchObject({ credentialKind: 'PASSWORD', credentialId: null, ip: null, userAgent: null });
+      const bare = await prisma.session.create({ data: { userId: user.id, clientId: 'service', credentialKind: CredentialKind.PASSWORD, expiresAt } });
+      expect(bare).toMatchObject({ clientId: 'service', credentialKind: 'PASSWORD', credentialId: null, ip: null, userAgent: null });
 
       const first = await prisma.refreshToken.create({ data: { jti: randomUUID(), sessionId: session.id, expiresAt } });
-      expect(first).toEqual({ jti: first.jti, sessionId: session.id, parentJti: null, issuedAt: expect.any(Date), expiresAt, rotatedAt: null });
+      const issuedWith = { accessJti: null, accessExpiresAt: null, kid: null, claims: null };
+      expect(first).toEqual({ jti: first.jti, sessionId: session.id, parentJti: null, issuedAt: expect.any(Date), expiresAt, rotatedAt: null, ...issuedWith });
       expect(near(first.issuedAt, started)).toBe(true);
       const rotatedAt = at('2026-11-22T13:00:00.250Z');
       await expect(prisma.refreshToken.update({ where: { jti: first.jti }, data: { rotatedAt } })).resolves.toEqual({ ...first, rotatedAt });
-      const second = { jti: randomUUID(), sessionId: session.id, parentJti: first.jti, issuedAt: new Date(first.issuedAt.getTime() + 1000), expiresAt, rotatedAt: null };
+      const second = {
+        jti: randomUUID(),
+        sessionId: session.id,
+        parentJti: first.jti,
+        issuedAt: new Date(first.issuedAt.getTime() + 1000),
+        expiresAt,
+        rotatedAt: null,
+        accessJti: randomUUID(),
+        accessExpiresAt: at('2026-11-22T13:05:00.000Z'),
+        kid: 'kid-1',
+        claims: { acc: 'sessions', sub: 'sessions@example.org', role: 'ROLE_PEER' },
+      };
       await prisma.refreshToken.create({ data: second });
-      await expect(prisma.refreshToken.findFirstOrThrow({ where: { parentJti: first.jti }, include: { session: true } })).resolves.toEqual({ ...second, session });
+      await expect(prisma.refreshToken.findUniqueOrThrow({ where: { parentJti: first.jti }, include: { session: true } })).resolves.toEqual({ ...second, session });
       await expectPrismaError(prisma.refreshToken.create({ data: { ...second } }), 'P2002');
+      // A parent has one child at most: a second child of `first` is refused.
+      await expectPrismaError(prisma.refreshToken.create({ data: { ...second, jti: randomUUID() } }), 'P2002');
       await expectPrismaError(prisma.refreshToken.create({ data: { jti: randomUUID(), sessionId: randomUUID(), expiresAt } }), 'P2003');
 
       const read = await prisma.session.findUniqueOrThrow({ where: { id: session.id }, include: { user: true, refreshTokens: { orderBy: { issuedAt: 'asc' } } } });
@@ -441,8 +458,8 @@ describe('migrations and the generated Prisma client', () => {
           wallets: { create: { address: WALLET } },
           sessions: {
             create: [
-              { credentialKind: CredentialKind.ED25519_KEY, expiresAt: at('2026-12-01T00:00:00.000Z') },
-              { credentialKind: CredentialKind.WALLET, expiresAt: at('2026-12-01T00:00:00.000Z') },
+              { clientId: 'fib', credentialKind: CredentialKind.ED25519_KEY, expiresAt: at('2026-12-01T00:00:00.000Z') },
+              { clientId: 'wallet', credentialKind: CredentialKind.WALLET, expiresAt: at('2026-12-01T00:00:00.000Z') },
             ],
           },
         },

@@ -87,7 +87,7 @@ describe('seeding', () => {
         const result = await runCli(['db', 'seed', '--file', file], childEnv(db.env));
         const out = jsonOf<{ created: number; updated: number; ms: number }>(result);
         console.log(`db seed of ${USERS} users with one key each: ${out.ms} ms (${db.backend})`);
-        expect(out).toEqual({ created: USERS, updated: 0, ms: expect.any(Number) });
+        expect(out).toEqual({ created: USERS, updated: 0, sessionsEnded: 0, ms: expect.any(Number) });
         expect(result.stderr).toBe('');
 
         await expect(countRows(db, ['users', 'public_keys'])).resolves.toEqual({ users: USERS, public_keys: USERS });
@@ -115,7 +115,7 @@ describe('seeding', () => {
         const before = await withSql(db, (q) => q<{ id: string; email: string }>(`SELECT id, email FROM users ORDER BY email`));
         const out = jsonOf<{ created: number; updated: number; ms: number }>(await runCli(['db', 'seed', '--file', file], childEnv(db.env)));
         console.log(`db seed again (all ${USERS} exist): ${out.ms} ms`);
-        expect(out).toEqual({ created: 0, updated: USERS, ms: expect.any(Number) });
+        expect(out).toEqual({ created: 0, updated: USERS, sessionsEnded: 0, ms: expect.any(Number) });
         await expect(countRows(db, ['users', 'public_keys'])).resolves.toEqual({ users: USERS, public_keys: USERS });
         // Upserted in place: the same ids.
         await expect(withSql(db, (q) => q(`SELECT id, email FROM users ORDER BY email`))).resolves.toEqual(before);
@@ -128,7 +128,7 @@ describe('seeding', () => {
     it('seeds SEED_FILE=prisma/seed.example.json: the three example users with their roles and credentials', async () => {
       const db = await storage('seed_prisma');
       const result = await runNode(PRISMA_SEED_ENTRY, [], childEnv(db.env, { SEED_FILE: 'prisma/seed.example.json' }));
-      expect(jsonOf(result)).toEqual({ file: 'prisma/seed.example.json', created: 3, updated: 0, ms: expect.any(Number) });
+      expect(jsonOf(result)).toEqual({ file: 'prisma/seed.example.json', created: 3, updated: 0, sessionsEnded: 0, ms: expect.any(Number) });
 
       const example = JSON.parse(readFileSync(join(process.cwd(), 'prisma', 'seed.example.json'), 'utf8')) as { users: SeedUser[] };
       expect(example.users).toHaveLength(3);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
-import { SessionsService } from '../tokens/sessions.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import type { PublicKeyCredential, UserRecord, UserWithCredentials, WalletCredential } from '../users/user.types.js';
 import { UsersService, type UserInput } from '../users/users.service.js';
 
@@ -31,6 +31,22 @@ export class AccountsService {
     const sessionsEnded = await this.sessions.revokeForUser(user.id, 'user disabled');
     this.audit.record({ type: 'user.disabled', outcome: 'success', userId: user.id, principal: user.email, details: { actor, sessionsEnded } });
     return { ...user, sessionsEnded };
+  }
+
+  /** A new password for a user; the sessions the old one opened end. */
+  async setPassword(email: string, password: string, passwordExpiresAt: string | null | undefined, actor: Actor): Promise<UserRecord & { sessionsEnded: number }> {
+    const { user, replacedPasswordId } = await this.users.setPassword(email, password, passwordExpiresAt);
+    const sessionsEnded = replacedPasswordId ? await this.sessions.revokeForCredential(replacedPasswordId, 'password changed') : 0;
+    this.audit.record({ type: 'credential.replaced', outcome: 'success', userId: user.id, principal: user.email, details: { actor, kind: 'PASSWORD', sessionsEnded } });
+    return { ...user, sessionsEnded };
+  }
+
+  /** Upserts a seed's users; a password the seed changes ends the sessions the old one opened. */
+  async seed(inputs: UserInput[]): Promise<{ created: number; updated: number; sessionsEnded: number }> {
+    const { created, updated, replacedPasswordIds } = await this.users.upsertMany(inputs);
+    let sessionsEnded = 0;
+    for (const id of replacedPasswordIds) sessionsEnded += await this.sessions.revokeForCredential(id, 'password changed');
+    return { created, updated, sessionsEnded };
   }
 
   async enableUser(email: string, actor: Actor): Promise<UserRecord> {

@@ -1,19 +1,21 @@
-import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuditEvent, AuditEventType } from '../audit/audit.types.js';
-import { created, ok, type Envelope } from '../auth/envelope.js';
+import { created, ok, type Envelope } from '../http/envelope.js';
+import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
+import { ApiStatusTable } from '../http/status-table.js';
 import { RequestError } from '../common/domain-error.js';
-import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeOk, EXAMPLE_SESSION, EXAMPLE_TIME, EXAMPLE_UUID } from '../common/openapi.js';
-import { AccessTokenGuard, type AuthenticatedRequest } from '../tokens/access-token.guard.js';
-import { Roles } from '../tokens/roles.decorator.js';
-import type { SessionRecord } from '../tokens/session.repository.js';
-import { SessionsService } from '../tokens/sessions.service.js';
+import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeOk, EXAMPLE_SESSION, EXAMPLE_TIME, EXAMPLE_UUID } from '../http/openapi.js';
+import { AccessTokenGuard, type AuthenticatedRequest } from '../sessions/access-token.guard.js';
+import { Roles } from '../sessions/roles.decorator.js';
+import type { SessionRecord } from '../sessions/session.repository.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import type { PublicKeyCredential, UserRecord, UserWithCredentials, WalletCredential } from '../users/user.types.js';
 import { UsersService } from '../users/users.service.js';
 import { UserError } from '../users/users.errors.js';
 import { AccountsService } from './accounts.service.js';
-import { AddPublicKeyDto, AddWalletDto, AuditQueryDto, CreateUserDto, PageQueryDto } from './dto/admin.dto.js';
+import { AddPublicKeyDto, AddWalletDto, AuditQueryDto, CreateUserDto, PageQueryDto, SetPasswordDto } from './dto/admin.dto.js';
 
 const USER_ID = EXAMPLE_SESSION.userId;
 const KEY_EXAMPLE = { id: EXAMPLE_SESSION.credentialId, publicKeyHex: '7fbedb314a9b0c00caef967ac5cabb982ec45da828a0c58a9aafc854f32422ac', createdAt: EXAMPLE_TIME, revokedAt: null };
@@ -57,6 +59,7 @@ const INVALID_PUBLIC_KEY = ['InvalidPublicKey', 'public key is not a valid Ed255
 
 /** The admin API (DESIGN section 7): users, credentials, sessions and the audit log, for ROLE_ADMIN bearers. */
 @ApiTags('Admin')
+@ApiStatusTable(ENVELOPE_STATUS_TABLE)
 @ApiAccessToken('ROLE_ADMIN')
 @ApiEnvelopeCommonErrors()
 @Controller('auth/api/v1/admin')
@@ -120,6 +123,17 @@ export class AdminController {
   async enable(@Req() request: AuthenticatedRequest, @Param('id') id: string): Promise<Envelope<UserRecord>> {
     const user = await this.users.getById(id);
     return ok('User enabled.', await this.accounts.enableUser(user.email, request.principal.sub));
+  }
+
+  @Put('users/:id/password')
+  @ApiOperation({ summary: "Set a user's password", description: 'Stored as an Argon2id hash. Every session the previous password opened ends.' })
+  @ApiUserId()
+  @ApiEnvelopeOk('Password set.', { ...USER_EXAMPLE, role: 'ROLE_SERVICE', hasPassword: true, sessionsEnded: 1 })
+  @ApiEnvelopeError(422, 'ArgumentNotValid', 'password must be 1 to 1024 characters', 'missing, extra or mistyped fields; an empty or overlong password, a malformed expiry')
+  @ApiEnvelopeCommonErrors({ body: true })
+  async setPassword(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Body() body: SetPasswordDto): Promise<Envelope<UserRecord & { sessionsEnded: number }>> {
+    const user = await this.users.getById(id);
+    return ok('Password set.', await this.accounts.setPassword(user.email, body.password, body.passwordExpiresAt, request.principal.sub));
   }
 
   @Post('users/:id/keys')

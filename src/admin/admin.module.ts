@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { TokensModule } from '../tokens/tokens.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AccountsService } from './accounts.service.js';
 import { AdminController } from './admin.controller.js';
 import { MeController } from './me.controller.js';
 
 @Module({
-  imports: [UsersModule, TokensModule],
+  imports: [UsersModule, SessionsModule],
   controllers: [AdminController, MeController],
   providers: [AccountsService],
   exports: [AccountsService],

@@ -1,15 +1,18 @@
 import { Controller, Delete, Get, Param, Req, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ok, type Envelope } from '../auth/envelope.js';
-import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeOk, EXAMPLE_SESSION } from '../common/openapi.js';
-import { AccessTokenGuard, type AuthenticatedRequest } from '../tokens/access-token.guard.js';
-import type { SessionRecord } from '../tokens/session.repository.js';
-import { SessionsService } from '../tokens/sessions.service.js';
+import { ok, type Envelope } from '../http/envelope.js';
+import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
+import { ApiStatusTable } from '../http/status-table.js';
+import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeOk, EXAMPLE_SESSION } from '../http/openapi.js';
+import { AccessTokenGuard, type AuthenticatedRequest } from '../sessions/access-token.guard.js';
+import type { SessionRecord } from '../sessions/session.repository.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { UsersService } from '../users/users.service.js';
 import { UserError } from '../users/users.errors.js';
 
 /** A signed-in user's own sessions. */
 @ApiTags('My sessions')
+@ApiStatusTable(ENVELOPE_STATUS_TABLE)
 @ApiAccessToken()
 @ApiEnvelopeCommonErrors()
 @Controller('auth/api/v1/me/sessions')

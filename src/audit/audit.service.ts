@@ -1,5 +1,6 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
-import { currentRequest } from '../common/request-context.js';
+import { Clock } from '../common/clock.js';
+import { currentRequest } from '../http/request-context.js';
 import { AuditRepository, type AuditRow } from './audit.repository.js';
 import type { AuditEvent, AuditEventInput, AuditQuery } from './audit.types.js';
 import { firstLine } from '../common/first-line.js';
@@ -35,14 +36,17 @@ export class AuditService implements OnModuleDestroy, BeforeApplicationShutdown 
   private pending: AuditRow[] = [];
   private flushing?: Promise<void>;
   private dropped = 0;
-  /** After a failed write, the next timer-driven attempt waits: 200 ms doubling up to 10 s. */
+  /** After a failed write, the next timer-driven attempt waits: 200 ms doubling up to 10 s (elapsed time, not the clock events are dated by). */
   private backoffMs = 0;
   private nextAttemptAt = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly repository: AuditRepository) {
+  constructor(
+    private readonly repository: AuditRepository,
+    private readonly clock: Clock,
+  ) {
     this.timer = setInterval(() => {
-      if (Date.now() >= this.nextAttemptAt) void this.flush();
+      if (performance.now() >= this.nextAttemptAt) void this.flush();
     }, FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
@@ -57,7 +61,7 @@ export class AuditService implements OnModuleDestroy, BeforeApplicationShutdown 
       principal: storable(event.principal),
       sessionId: event.sessionId,
       details: event.details && (storableJson(event.details) as Record<string, unknown>),
-      occurredAt: new Date(),
+      occurredAt: new Date(this.clock.now()),
       ip: storable(request?.ip) ?? null,
       userAgent: storable(request?.userAgent) ?? null,
       requestId: storable(request?.requestId) ?? null,
@@ -66,7 +70,7 @@ export class AuditService implements OnModuleDestroy, BeforeApplicationShutdown 
       this.dropped += this.pending.length - MAX_PENDING;
       this.pending.splice(0, this.pending.length - MAX_PENDING);
     }
-    if (this.pending.length >= MAX_BATCH && Date.now() >= this.nextAttemptAt) void this.flush();
+    if (this.pending.length >= MAX_BATCH && performance.now() >= this.nextAttemptAt) void this.flush();
   }
 
   /** Writes everything queued so far; concurrent callers share one write. */
@@ -104,7 +108,7 @@ export class AuditService implements OnModuleDestroy, BeforeApplicationShutdown 
       } catch (error) {
         this.pending.unshift(...batch);
         this.backoffMs = Math.min(Math.max(this.backoffMs * 2, FLUSH_INTERVAL_MS), 10_000);
-        this.nextAttemptAt = Date.now() + this.backoffMs;
+        this.nextAttemptAt = performance.now() + this.backoffMs;
         this.logger.warn(`audit write failed, ${this.pending.length} events kept for retry: ${firstLine(error)}`);
         return;
       }

@@ -7,6 +7,7 @@ export type AuditEventType =
   | 'session.revoked'
   | 'credential.added'
   | 'credential.revoked'
+  | 'credential.replaced'
   | 'user.created'
   | 'user.disabled'
   | 'user.enabled';
@@ -20,6 +21,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'session.revoked',
   'credential.added',
   'credential.revoked',
+  'credential.replaced',
   'user.created',
   'user.disabled',
   'user.enabled',

@@ -4,14 +4,15 @@ import { ConfigModule } from '../config/config.module.js';
 import { HealthModule } from '../health/health.module.js';
 import { AdminModule } from '../admin/admin.module.js';
 import { AuditModule } from '../audit/audit.module.js';
+import { ClockModule } from '../common/clock.module.js';
 import { PrismaModule } from '../prisma/prisma.module.js';
-import { TokensModule } from '../tokens/tokens.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 
 /** The services the CLI drives, without HTTP. */
 @Module({})
 export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: CliModule, imports: [ConfigModule.forRoot(config), PrismaModule, AuditModule, HealthModule, UsersModule, TokensModule, AdminModule] };
+    return { module: CliModule, imports: [ConfigModule.forRoot(config), ClockModule, PrismaModule, AuditModule, HealthModule, UsersModule, SessionsModule, AdminModule] };
   }
 }

@@ -6,7 +6,7 @@ import { firstLine } from '../common/first-line.js';
 import { loginMessage } from '../common/login-message.js';
 import { loadConfig } from '../config/app-config.js';
 import { MigrationRunner } from '../prisma/migration-runner.js';
-import { SigningKeysService } from '../tokens/signing-keys.service.js';
+import { SigningKeysService } from '../sessions/signing-keys.service.js';
 import { readSeedFile } from '../users/seed-file.js';
 import { UsersService } from '../users/users.service.js';
 import { CliUsageError, parseCommandArgs, required } from './cli-args.js';
@@ -20,6 +20,7 @@ const USAGE = `usage: npm run cli -- <command>
   users list [--limit N] [--after ID]
   users disable --email E
   users enable --email E
+  users set-password --email E --password-stdin [--password-expires-at ISO]
   keys add --email E --public-key HEX
   keys revoke --email E --public-key HEX
   signing-keys rotate
@@ -90,6 +91,12 @@ const commands: Record<string, Handler> = {
     const v = parseCommandArgs(args, { email: { type: 'string' } });
     return (await context()).get(AccountsService).enableUser(required(v, 'email'), 'cli');
   },
+  'users set-password': async (args, context) => {
+    const v = parseCommandArgs(args, { email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'password-expires-at': { type: 'string' } });
+    if (!v['password-stdin']) throw new CliUsageError('--password-stdin is required: the password is read from standard input, never from the command line');
+    const email = required(v, 'email');
+    return (await context()).get(AccountsService).setPassword(email, await readStdin(), v['password-expires-at'] ?? null, 'cli');
+  },
   'keys add': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, 'public-key': { type: 'string' } });
     return (await context()).get(AccountsService).addPublicKey(required(v, 'email'), required(v, 'public-key'), 'cli');
@@ -111,7 +118,7 @@ const commands: Record<string, Handler> = {
     const v = parseCommandArgs(args, { file: { type: 'string' } });
     const started = Date.now();
     const users = await readSeedFile(v.file ?? 'prisma/seed.example.json');
-    const result = await (await context()).get(UsersService).upsertMany(users);
+    const result = await (await context()).get(AccountsService).seed(users);
     return { ...result, ms: Date.now() - started };
   },
 };

@@ -61,6 +61,10 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(300)
   REFRESH_REUSE_GRACE = 10;
 
+  /** No rotation extends a session past this many seconds from its login (30 days). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(31536000)
+  SESSION_MAX_AGE = 2592000;
+
   /** The Ethereum API's lifetimes (DESIGN section 5): access 15 min, refresh 24 h. */
   @Transform(toInt) @IsInt() @Min(5) @Max(86400)
   WALLET_ACCESS_TOKEN_TTL = 900;

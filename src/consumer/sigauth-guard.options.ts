@@ -37,6 +37,12 @@ export interface SigauthGuardOptions {
   jwksCacheMaxAgeSeconds?: number;
   /** How long to wait for the key set; default 5000 ms. */
   jwksTimeoutMs?: number;
+  /**
+   * Also accept access tokens of sigauth before 0.2, typed `JWT` rather than `at+jwt` (RFC 9068),
+   * identified by their `token_use: "access"` claim. Only for a rolling upgrade: deploy consumers
+   * with it first, then sigauth, then remove it once the old tokens have expired. Default false.
+   */
+  acceptUntypedAccessTokens?: boolean;
 }
 
 export interface SigauthGuardAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -53,6 +59,7 @@ export interface ResolvedSigauthGuardOptions {
   jwksCooldownMs: number;
   jwksCacheMaxAgeMs: number;
   jwksTimeoutMs: number;
+  acceptUntypedAccessTokens: boolean;
 }
 
 function httpUrl(value: unknown, name: string): URL {
@@ -105,5 +112,6 @@ export function resolveSigauthGuardOptions(options: SigauthGuardOptions): Resolv
     jwksCooldownMs: nonNegative(options.jwksCooldownSeconds, 'jwksCooldownSeconds', 5) * 1000,
     jwksCacheMaxAgeMs: nonNegative(options.jwksCacheMaxAgeSeconds, 'jwksCacheMaxAgeSeconds', 600) * 1000,
     jwksTimeoutMs: Math.round(nonNegative(options.jwksTimeoutMs, 'jwksTimeoutMs', 5000)),
+    acceptUntypedAccessTokens: options.acceptUntypedAccessTokens === true,
   };
 }

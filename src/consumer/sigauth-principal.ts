@@ -9,6 +9,8 @@ export interface SigauthPrincipal {
   /** The user's email. */
   sub: string;
   role: SigauthRole;
+  /** The API that opened the session (`fib`, `wallet`, `service`, or an OAuth client); absent on tokens of sigauth before 0.2. */
+  client_id?: string;
   /** The session (refresh family) the token belongs to. */
   sid: string;
   iss: string;

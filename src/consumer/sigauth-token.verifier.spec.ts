@@ -40,7 +40,7 @@ describe('SigauthTokenVerifier', () => {
     expect(issuer.fetches).toBe(1);
   });
 
-  it('refuses a refresh token and a token without token_use', async () => {
+  it('refuses a refresh token and a token without token_use, even typed at+jwt', async () => {
     const { acc: _acc, role: _role, ...refresh } = issuer.accessClaims({ token_use: 'refresh', acjti: 'x' });
     expect((await rejection(verifier().verify(await issuer.mint(refresh)))).reason).toBe('not_an_access_token');
     const { token_use: _use, ...untyped } = issuer.accessClaims();
@@ -68,7 +68,27 @@ describe('SigauthTokenVerifier', () => {
       await rejection(verifier().verify(await issuer.mint(claims)));
     }
     await rejection(verifier().verify(await issuer.mint(issuer.accessClaims({ role: 'ROLE_ROOT' }))));
-    await rejection(verifier().verify(await issuer.mint(issuer.accessClaims(), { header: { typ: 'at+jwt' } })));
+    await rejection(verifier().verify(await issuer.mint(issuer.accessClaims({ client_id: '' }))));
+  });
+
+  it('takes only tokens typed at+jwt (RFC 9068), so a refresh token (typ JWT) never passes for an access token', async () => {
+    const untyped = await issuer.mint(issuer.accessClaims(), { header: { typ: 'JWT' } });
+    expect(await rejection(verifier().verify(untyped))).toMatchObject({ reason: 'not_an_access_token', message: 'an access token (typ at+jwt) is required' });
+    const { acc: _acc, role: _role, ...refresh } = issuer.accessClaims({ token_use: 'refresh', acjti: 'x' });
+    const refreshToken = await issuer.mint(refresh, { header: { typ: 'JWT' } });
+    expect((await rejection(verifier().verify(refreshToken))).reason).toBe('not_an_access_token');
+    const noTyp = await issuer.mint(issuer.accessClaims(), { header: { typ: undefined } });
+    expect((await rejection(verifier().verify(noTyp))).reason).toBe('not_an_access_token');
+  });
+
+  it('with acceptUntypedAccessTokens (a rolling upgrade), also takes the access tokens of sigauth before 0.2, and still no refresh token', async () => {
+    const legacy = verifier({ acceptUntypedAccessTokens: true });
+    const { client_id: _client, ...old } = issuer.accessClaims();
+    await expect(legacy.verify(await issuer.mint(old, { header: { typ: 'JWT' } }))).resolves.toMatchObject({ sub: 'alice@example.org', token_use: 'access' });
+    await expect(legacy.verify(await issuer.mint())).resolves.toMatchObject({ client_id: 'fib' });
+    const { acc: _acc, role: _role, ...refresh } = issuer.accessClaims({ token_use: 'refresh', acjti: 'x' });
+    expect((await rejection(legacy.verify(await issuer.mint(refresh, { header: { typ: 'JWT' } })))).reason).toBe('not_an_access_token');
+    expect((await rejection(legacy.verify(await issuer.mint(old, { header: { typ: 'jwt+other' } })))).reason).toBe('not_an_access_token');
   });
 
   it('refuses a token signed by another Ed25519 key under the same kid, and a tampered payload', async () => {

@@ -5,6 +5,9 @@ import { SigauthIntrospectionClient } from './sigauth-introspection.client.js';
 import type { SigauthPrincipal, SigauthRole } from './sigauth-principal.js';
 import { SigauthTokenRejectedError, SigauthUnavailableError } from './sigauth-token.errors.js';
 
+/** RFC 9068's media type of a JWT access token, in sigauth's `typ` header. */
+const ACCESS_TOKEN_TYP = 'at+jwt';
+
 // sigauth's access tokens are about 600 bytes; anything far larger is refused before it is parsed.
 const MAX_TOKEN_LENGTH = 8192;
 const ROLES: readonly string[] = ['ROLE_PEER', 'ROLE_ADMIN', 'ROLE_SERVICE'] satisfies SigauthRole[];
@@ -67,16 +70,23 @@ export class SigauthTokenVerifier {
 
   private async verifySignature(token: string): Promise<JWTPayload> {
     try {
-      const { payload } = await jwtVerify(token, this.keySet, {
+      const { payload, protectedHeader } = await jwtVerify(token, this.keySet, {
         algorithms: ['EdDSA'],
-        typ: 'JWT',
+        // RFC 9068: only a token typed as an access token is one; a refresh token (typ JWT,
+        // addressed to sigauth itself) can never pass for one.
+        ...(this.options.acceptUntypedAccessTokens ? {} : { typ: ACCESS_TOKEN_TYP }),
         issuer: this.options.issuer,
         audience: this.options.audience,
         clockTolerance: this.options.clockToleranceSeconds,
         requiredClaims: ['exp', 'iat', 'jti', 'sub'],
       });
+      if (protectedHeader.typ !== ACCESS_TOKEN_TYP && !(protectedHeader.typ === 'JWT' && payload.token_use === 'access')) {
+        throw new SigauthTokenRejectedError('not_an_access_token', 'an access token (typ at+jwt) is required');
+      }
       return payload;
     } catch (error) {
+      if (error instanceof SigauthTokenRejectedError) throw error;
+      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'typ') throw new SigauthTokenRejectedError('not_an_access_token', 'an access token (typ at+jwt) is required');
       if (error instanceof errors.JWTExpired) throw new SigauthTokenRejectedError('expired', 'token has expired');
       if (error instanceof errors.JWTClaimValidationFailed) throw new SigauthTokenRejectedError('invalid', `token ${error.claim} claim is not accepted`);
       if (isKeySetUnavailable(error)) {
@@ -90,13 +100,14 @@ export class SigauthTokenVerifier {
 }
 
 function principalOf(payload: JWTPayload): SigauthPrincipal {
-  const { token_use, acc, sub, role, sid, iss, aud, iat, exp, jti } = payload;
+  const { token_use, acc, sub, role, client_id, sid, iss, aud, iat, exp, jti } = payload;
   if (token_use !== 'access') throw new SigauthTokenRejectedError('not_an_access_token', 'an access token is required');
   if (
     !isNonEmptyString(acc) || !isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(jti) || !isNonEmptyString(iss) ||
-    typeof role !== 'string' || !ROLES.includes(role) || !isAudience(aud) || typeof iat !== 'number' || typeof exp !== 'number'
+    typeof role !== 'string' || !ROLES.includes(role) || !isAudience(aud) || typeof iat !== 'number' || typeof exp !== 'number' ||
+    (client_id !== undefined && !isNonEmptyString(client_id))
   ) {
     throw new SigauthTokenRejectedError('invalid', 'token lacks the claims of a sigauth access token');
   }
-  return { token_use, acc, sub, role: role as SigauthRole, sid, iss, aud, iat, exp, jti };
+  return { token_use, acc, sub, role: role as SigauthRole, ...(client_id === undefined ? {} : { client_id }), sid, iss, aud, iat, exp, jti };
 }

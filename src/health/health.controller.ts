@@ -1,12 +1,15 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { NotReadyError } from '../common/domain-error.js';
-import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiJsonResponse } from '../common/openapi.js';
+import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiJsonResponse } from '../http/openapi.js';
+import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
+import { ApiStatusTable } from '../http/status-table.js';
 import { DATABASE_CONNECTION } from '../prisma/prisma.module.js';
 import type { DatabaseConnection } from '../prisma/database-connection.js';
 import { MigrationRunner } from '../prisma/migration-runner.js';
 
 @ApiTags('Operations')
+@ApiStatusTable(ENVELOPE_STATUS_TABLE)
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,7 +1,9 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiEnvelopeCommonErrors } from '../common/openapi.js';
+import { ApiEnvelopeCommonErrors } from '../http/openapi.js';
+import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
+import { ApiStatusTable } from '../http/status-table.js';
 import { MetricsService } from './metrics.service.js';
 
 const EXAMPLE = `# HELP sigauth_http_requests_total HTTP requests by route, method and status
@@ -10,6 +12,7 @@ sigauth_http_requests_total{route="/auth/api/v1/authentication-management/sessio
 `;
 
 @ApiTags('Operations')
+@ApiStatusTable(ENVELOPE_STATUS_TABLE)
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}

@@ -22,6 +22,8 @@ export interface DatabaseConnection extends SqlSession {
   readonly adapter: PrismaPg | PrismaPGlite;
   /** Runs fn on one session, holding a database-wide lock so concurrent instances take turns. */
   exclusive<T>(lockId: number, fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /** Runs fn in one transaction on one session: committed when fn resolves, rolled back when it throws. */
+  transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,22 @@ function openPostgres(config: AppConfig): DatabaseConnection {
         client.release();
       }
     },
+    async transaction(fn) {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(sessionOf(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        throw error;
+      } finally {
+        // A connection that could not even roll back is not handed to the next caller.
+        client.release(broken);
+      }
+    },
     close: () => pool.end(),
   };
 }
@@ -87,6 +105,13 @@ function openPglite(dataDir: string): DatabaseConnection {
     ...session,
     // PGlite is one connection in one process: there is nobody to take turns with.
     exclusive: (_lockId, fn) => fn(session),
+    transaction: (fn) =>
+      db.transaction((tx) =>
+        fn({
+          exec: async (sql) => void (await tx.exec(sql)),
+          query: async <T extends object>(sql: string, params: unknown[] = []) => (await tx.query<T>(sql, params)).rows,
+        }),
+      ),
     close: () => db.close(),
   };
 }

@@ -1,4 +1,4 @@
-import { Injectable, mixin, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
+import { applyDecorators, HttpCode, Injectable, mixin, Post, UseGuards, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { RateLimiterService, type RateLimitedEndpoint } from './rate-limiter.service.js';
 
@@ -15,4 +15,12 @@ export function RateLimit(endpoint: RateLimitedEndpoint, identity?: (request: Fa
     }
   }
   return mixin(RateLimitGuard);
+}
+
+/**
+ * A credential route without a login proof (a refresh, a nonce): `method` on `path`, answering 200
+ * (not Nest's 201 for a POST), within the address's budget for `endpoint`.
+ */
+export function RateLimitedRoute(method: typeof Post, path: string, endpoint: RateLimitedEndpoint, identity?: (request: FastifyRequest) => string | undefined): MethodDecorator {
+  return applyDecorators(method(path), HttpCode(200), UseGuards(RateLimit(endpoint, identity)));
 }

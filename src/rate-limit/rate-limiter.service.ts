@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { AuthError } from '../auth/auth.errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../health/metrics.service.js';
+import { RateLimitError } from './rate-limit.errors.js';
 import { MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './rate-limit.store.js';
 
 export type RateLimitedEndpoint = 'fib-login' | 'wallet-login' | 'password-login' | 'refresh' | 'challenge';
@@ -24,7 +24,7 @@ export class RateLimiterService implements OnApplicationShutdown {
     this.store = config.REDIS_URL ? new RedisRateLimitStore(config.REDIS_URL) : new MemoryRateLimitStore();
   }
 
-  /** Throws TOO_MANY_REQUESTS (with the seconds to wait) when the address or the identity is over budget. */
+  /** Throws RateLimitError (with the seconds to wait) when the address or the identity is over budget. */
   async check(endpoint: RateLimitedEndpoint, ip: string | null, identity?: string): Promise<void> {
     if (this.config.RATE_LIMIT_PER_IP > 0 && ip) {
       const perIp = await this.count(`${endpoint}:ip:${ip}`, 1);
@@ -40,9 +40,9 @@ export class RateLimiterService implements OnApplicationShutdown {
     }
   }
 
-  private refuse(endpoint: RateLimitedEndpoint, retryAfterSeconds: number): AuthError {
+  private refuse(endpoint: RateLimitedEndpoint, retryAfterSeconds: number): RateLimitError {
     this.metrics.rateLimited.inc({ endpoint });
-    return new AuthError('TOO_MANY_REQUESTS', `Too many requests; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds });
+    return new RateLimitError(retryAfterSeconds);
   }
 
   async recordFailure(endpoint: RateLimitedEndpoint, identity: string | undefined): Promise<void> {

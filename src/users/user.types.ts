@@ -61,9 +61,17 @@ export interface SessionPrincipal {
   role: Role;
 }
 
-/** What a password login needs: the principal of an active user, the hash and its expiry. */
+/** What a password login needs: the principal of an active user, the hash, its id and its expiry. */
 export interface PasswordLogin {
   principal: SessionPrincipal;
   passwordHash: string;
+  /** The credential id of the sessions this password opens; a new password gets a new one. */
+  passwordId: string;
   passwordExpiresAt: Date | null;
+}
+
+/** A password as a seed gives it: the hash to store, and the id of the password it replaces, if any. */
+export interface StoredPassword {
+  passwordHash: string;
+  passwordId: string;
 }

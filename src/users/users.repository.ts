@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client.js';
 import { PrismaService } from '../prisma/prisma.service.js';
@@ -8,6 +9,7 @@ import type {
   SessionPrincipal,
   NewUser,
   PublicKeyCredential,
+  StoredPassword,
   UserRecord,
   UserStatus,
   UserWithCredentials,
@@ -79,6 +81,7 @@ export class UsersRepository {
           account: user.account,
           role: user.role,
           passwordHash: user.passwordHash,
+          passwordId: user.passwordHash === null ? null : randomUUID(),
           passwordExpiresAt: user.passwordExpiresAt,
           publicKeys: { create: user.publicKeys.map((publicKeyHex) => ({ publicKeyHex })) },
           wallets: { create: user.wallets.map((address) => ({ address })) },
@@ -170,14 +173,37 @@ export class UsersRepository {
   async findPasswordLogin(where: { email: string } | { id: string }): Promise<PasswordLogin | undefined> {
     const row = await this.prisma.user.findFirst({
       where: { ...where, status: 'ACTIVE', passwordHash: { not: null } },
-      select: { id: true, email: true, account: true, role: true, passwordHash: true, passwordExpiresAt: true },
+      select: { id: true, email: true, account: true, role: true, passwordHash: true, passwordId: true, passwordExpiresAt: true },
     });
     if (!row) return undefined;
     return {
       principal: { userId: row.id, email: row.email, account: row.account, role: row.role },
       passwordHash: row.passwordHash!,
+      passwordId: row.passwordId!,
       passwordExpiresAt: row.passwordExpiresAt,
     };
+  }
+
+  /**
+   * Sets a new password, under a new id; returns the user and the id of the password it replaced
+   * (whose sessions end), or undefined when there is no such user.
+   */
+  async setPassword(userId: string, passwordHash: string, expiresAt: Date | null, now: Date): Promise<{ user: UserRecord; replacedPasswordId: string | null } | undefined> {
+    return this.prisma.$transaction(async (tx) => {
+      const before = await tx.user.findUnique({ where: { id: userId }, select: { passwordId: true } });
+      if (!before) return undefined;
+      const row = await tx.user.update({ where: { id: userId }, data: { passwordHash, passwordId: randomUUID(), passwordExpiresAt: expiresAt, updatedAt: now } });
+      return { user: toRecord(row), replacedPasswordId: before.passwordId };
+    });
+  }
+
+  /** The stored password hashes of these users (by normalised email), for a seed to tell which passwords it changes. */
+  async findPasswords(emails: string[]): Promise<Map<string, StoredPassword>> {
+    const rows = await this.prisma.user.findMany({
+      where: { email: { in: emails }, passwordHash: { not: null } },
+      select: { email: true, passwordHash: true, passwordId: true },
+    });
+    return new Map(rows.map((r) => [r.email, { passwordHash: r.passwordHash!, passwordId: r.passwordId! }]));
   }
 
   async addPublicKey(userId: string, publicKeyHex: string): Promise<PublicKeyCredential> {
@@ -192,13 +218,13 @@ export class UsersRepository {
   }
 
   /** Marks the key revoked; returns it, or undefined when the user holds no such unrevoked key. */
-  async revokePublicKey(userId: string, publicKeyHex: string): Promise<PublicKeyCredential | undefined> {
+  async revokePublicKey(userId: string, publicKeyHex: string, now: Date): Promise<PublicKeyCredential | undefined> {
     return this.prisma.$transaction(async (tx) => {
       const key = await tx.publicKey.findFirst({ where: { userId, publicKeyHex, revokedAt: null } });
       if (!key) return undefined;
       return tx.publicKey.update({
         where: { id: key.id },
-        data: { revokedAt: new Date() },
+        data: { revokedAt: now },
         select: { id: true, publicKeyHex: true, createdAt: true, revokedAt: true },
       });
     });
@@ -215,13 +241,13 @@ export class UsersRepository {
     }
   }
 
-  async revokeWallet(userId: string, address: string): Promise<WalletCredential | undefined> {
+  async revokeWallet(userId: string, address: string, now: Date): Promise<WalletCredential | undefined> {
     return this.prisma.$transaction(async (tx) => {
       const wallet = await tx.wallet.findFirst({ where: { userId, address, revokedAt: null } });
       if (!wallet) return undefined;
       return tx.wallet.update({
         where: { id: wallet.id },
-        data: { revokedAt: new Date() },
+        data: { revokedAt: now },
         select: { id: true, address: true, createdAt: true, revokedAt: true },
       });
     });
@@ -237,8 +263,9 @@ export class UsersRepository {
       const batch = users.slice(start, start + 1000);
       created += await this.prisma.$transaction(async (tx) => {
         const rows = await tx.$queryRaw<{ id: string; email: string; inserted: boolean }[]>`
-          INSERT INTO users (id, email, account, role, password_hash, password_expires_at, updated_at)
-          SELECT gen_random_uuid(), u.email, u.account, u.role::"Role", u.password_hash, u.password_expires_at, now()
+          INSERT INTO users (id, email, account, role, password_hash, password_id, password_expires_at, updated_at)
+          SELECT gen_random_uuid(), u.email, u.account, u.role::"Role", u.password_hash,
+                 CASE WHEN u.password_hash IS NOT NULL THEN gen_random_uuid() END, u.password_expires_at, now()
             FROM jsonb_to_recordset(${JSON.stringify(
               batch.map((u) => ({
                 email: u.email,
@@ -252,6 +279,9 @@ export class UsersRepository {
             account = EXCLUDED.account,
             role = EXCLUDED.role,
             password_hash = COALESCE(EXCLUDED.password_hash, users.password_hash),
+            -- A seed that gives the stored hash back (the same password) keeps the password's id, and so its sessions.
+            password_id = CASE WHEN EXCLUDED.password_hash IS NULL OR EXCLUDED.password_hash = users.password_hash
+                               THEN users.password_id ELSE EXCLUDED.password_id END,
             password_expires_at = CASE WHEN EXCLUDED.password_hash IS NULL THEN users.password_expires_at ELSE EXCLUDED.password_expires_at END,
             updated_at = now()
           RETURNING id, email, (xmax = 0) AS inserted`;

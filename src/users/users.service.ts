@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
 import { checkEd25519PublicKey, describePublicKeyProblem } from './ed25519-public-key.js';
 import { normalizeEmail } from './email.js';
 import { parseEthereumAddress } from './ethereum-address.js';
@@ -25,6 +26,7 @@ export class UsersService {
   constructor(
     private readonly users: UsersRepository,
     private readonly passwords: PasswordHasher,
+    private readonly clock: Clock,
   ) {}
 
   async create(input: UserInput): Promise<UserWithCredentials> {
@@ -87,7 +89,7 @@ export class UsersService {
 
   async revokePublicKey(email: string, publicKeyHex: string): Promise<PublicKeyCredential> {
     const user = await this.getByEmail(email);
-    const key = await this.users.revokePublicKey(user.id, validPublicKey(publicKeyHex));
+    const key = await this.users.revokePublicKey(user.id, validPublicKey(publicKeyHex), new Date(this.clock.now()));
     if (!key) throw new UserError('CREDENTIAL_NOT_FOUND', 'the user holds no active key with this value');
     return key;
   }
@@ -99,15 +101,28 @@ export class UsersService {
 
   async revokeWallet(email: string, address: string): Promise<WalletCredential> {
     const user = await this.getByEmail(email);
-    const wallet = await this.users.revokeWallet(user.id, validWallet(address));
+    const wallet = await this.users.revokeWallet(user.id, validWallet(address), new Date(this.clock.now()));
     if (!wallet) throw new UserError('CREDENTIAL_NOT_FOUND', 'the user holds no active wallet with this address');
     return wallet;
   }
 
-  /** Validates every user first, so a bad entry fails the seed before anything is written. */
-  async upsertMany(inputs: UserInput[]): Promise<{ created: number; updated: number }> {
+  /** A new password (Argon2id), under a new credential id; returns the id of the one it replaced, whose sessions end. */
+  async setPassword(email: string, password: string, passwordExpiresAt?: string | Date | null): Promise<{ user: UserRecord; replacedPasswordId: string | null }> {
+    const user = await this.getByEmail(email);
+    const hash = await this.passwords.hash(validPassword(password));
+    const changed = await this.users.setPassword(user.id, hash, parseExpiry(passwordExpiresAt), new Date(this.clock.now()));
+    if (!changed) throw new UserError('USER_NOT_FOUND', `no user with email ${email.trim()}`);
+    return changed;
+  }
+
+  /**
+   * Validates every user first, so a bad entry fails the seed before anything is written. A seed
+   * that names a user's current password keeps it (and the sessions it opened); one that names
+   * another replaces it, and the ids of the replaced passwords are returned so their sessions end.
+   */
+  async upsertMany(inputs: UserInput[]): Promise<{ created: number; updated: number; replacedPasswordIds: string[] }> {
     const seen = new Set<string>();
-    const prepared: SeedUser[] = [];
+    const prepared: (SeedUser & { password: string | null })[] = [];
     for (const [index, input] of inputs.entries()) {
       try {
         const user = await this.prepare(input);
@@ -119,10 +134,18 @@ export class UsersService {
         throw error;
       }
     }
-    return this.users.upsertMany(prepared);
+    const stored = await this.users.findPasswords(prepared.filter((u) => u.password !== null).map((u) => u.email));
+    const replacedPasswordIds: string[] = [];
+    for (const user of prepared) {
+      const current = stored.get(user.email);
+      if (user.password === null || !current) continue;
+      if (await this.passwords.verify(current.passwordHash, user.password)) user.passwordHash = current.passwordHash;
+      else replacedPasswordIds.push(current.passwordId);
+    }
+    return { ...(await this.users.upsertMany(prepared)), replacedPasswordIds };
   }
 
-  private async prepare(input: UserInput): Promise<SeedUser> {
+  private async prepare(input: UserInput): Promise<SeedUser & { password: string | null }> {
     if (typeof input.email !== 'string') throw new UserError('INVALID_EMAIL', 'email must be a string');
     const email = normalizeEmail(input.email);
     if (typeof input.account !== 'string' || !ACCOUNT_SHAPE.test(input.account)) {
@@ -132,10 +155,7 @@ export class UsersService {
     if (!ROLES.includes(role as Role)) throw new UserError('INVALID_ROLE', `role must be one of ${ROLES.join(', ')}`);
     const publicKeys = [...new Set((input.publicKeys ?? []).map(validPublicKey))];
     const wallets = [...new Set((input.wallets ?? []).map(validWallet))];
-    const password = input.password ?? null;
-    if (password !== null && (typeof password !== 'string' || password.length === 0 || password.length > MAX_PASSWORD_LENGTH)) {
-      throw new UserError('INVALID_PASSWORD', `password must be 1 to ${MAX_PASSWORD_LENGTH} characters`);
-    }
+    const password = input.password === undefined || input.password === null ? null : validPassword(input.password);
     const passwordExpiresAt = parseExpiry(input.passwordExpiresAt);
     if (passwordExpiresAt && password === null) {
       throw new UserError('INVALID_PASSWORD', 'a password expiry needs a password');
@@ -148,8 +168,16 @@ export class UsersService {
       wallets,
       passwordHash: password === null ? null : await this.passwords.hash(password),
       passwordExpiresAt,
+      password,
     };
   }
+}
+
+function validPassword(password: unknown): string {
+  if (typeof password !== 'string' || password.length === 0 || password.length > MAX_PASSWORD_LENGTH) {
+    throw new UserError('INVALID_PASSWORD', `password must be 1 to ${MAX_PASSWORD_LENGTH} characters`);
+  }
+  return password;
 }
 
 function validPublicKey(hex: unknown): string {

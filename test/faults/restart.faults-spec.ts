@@ -57,13 +57,14 @@ describe('a service process restarted between login and refresh loses nothing', 
         iss: 'sigauth',
         aud: 'sigauth',
         token_use: 'access',
+        client_id: 'fib',
       },
     });
 
     const jwks = await service.http('/.well-known/jwks.json');
     expect(jwks.status).toBe(200);
-    const { payload, protectedHeader } = await jwtVerify(peerPair.accessToken, createLocalJWKSet(jwks.body as JSONWebKeySet), { algorithms: ['EdDSA'] });
-    expect(protectedHeader).toEqual(expect.objectContaining({ alg: 'EdDSA', typ: 'JWT' }));
+    const { payload, protectedHeader } = await jwtVerify(peerPair.accessToken, createLocalJWKSet(jwks.body as JSONWebKeySet), { algorithms: ['EdDSA'], typ: 'at+jwt' });
+    expect(protectedHeader).toEqual(expect.objectContaining({ alg: 'EdDSA', typ: 'at+jwt' }));
     expect(payload.sub).toBe('restart@example.org');
   });
 

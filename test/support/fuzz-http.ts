@@ -114,11 +114,16 @@ export function jsonRequest(method: string, path: string, body: unknown, headers
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Which error body an API family answers with (DESIGN sections 3-6): chosen by path, like the service's filter. */
+/**
+ * Which error body an API family answers with (DESIGN sections 3-6). The service's own controllers
+ * declare their tables; for a path no route matches, the table of the controller whose path it is
+ * under (/v1/users and below: the service-account API), the envelope anywhere else.
+ */
 export type ErrorShape = 'envelope' | 'redis';
 
 export function errorShapeOf(path: string): ErrorShape {
-  return path.startsWith('/v1/users/') ? 'redis' : 'envelope';
+  const route = path.split('?')[0]!;
+  return route === '/v1/users' || route.startsWith('/v1/users/') ? 'redis' : 'envelope';
 }
 
 /** Problems with the shape of a response; empty when it is the API's own. */

@@ -17,7 +17,7 @@ export async function newSigningKey(kid: string = randomUUID()): Promise<TestSig
 
 /**
  * A stand-in for sigauth's key set in unit tests: serves `{ keys }` from node:http, counts fetches,
- * and mints tokens shaped like sigauth's.
+ * and mints access tokens shaped like sigauth's (`typ: at+jwt`).
  */
 export interface TestJwksIssuer {
   jwksUrl: string;
@@ -47,13 +47,13 @@ export async function startTestJwksIssuer(): Promise<TestJwksIssuer> {
     accessClaims: (overrides = {}) => {
       const iat = Math.floor(Date.now() / 1000);
       return {
-        token_use: 'access', acc: 'alice@wonderland', sub: 'alice@example.org', role: 'ROLE_PEER', sid: randomUUID(),
+        token_use: 'access', acc: 'alice@wonderland', sub: 'alice@example.org', role: 'ROLE_PEER', client_id: 'fib', sid: randomUUID(),
         iss: issuer.issuer, aud: issuer.audience, iat, exp: iat + 300, jti: randomUUID(), ...overrides,
       };
     },
     mint: (claims = issuer.accessClaims(), options = {}) => {
       const signer = options.key ?? issuer.key;
-      return new SignJWT(claims).setProtectedHeader({ typ: 'JWT', alg: 'EdDSA', kid: signer.kid, ...options.header }).sign(signer.privateKey);
+      return new SignJWT(claims).setProtectedHeader({ typ: 'at+jwt', alg: 'EdDSA', kid: signer.kid, ...options.header }).sign(signer.privateKey);
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

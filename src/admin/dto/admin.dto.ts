@@ -38,6 +38,16 @@ export class CreateUserDto {
   passwordExpiresAt?: string;
 }
 
+export class SetPasswordDto {
+  @ApiProperty({ description: 'The new password; stored as an Argon2id hash', maxLength: 1024, format: 'password' })
+  @MaxLength(1024) @IsString()
+  password!: string;
+
+  @ApiPropertyOptional({ description: 'When the new password expires', format: 'date-time', example: '2027-01-01T00:00:00Z' })
+  @IsOptional() @IsDateString()
+  passwordExpiresAt?: string;
+}
+
 export class AddPublicKeyDto {
   @ApiProperty({ description: 'Ed25519 public key, 64 hex digits', example: '7fbedb314a9b0c00caef967ac5cabb982ec45da828a0c58a9aafc854f32422ac' })
   @MaxLength(128) @IsString()

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { basicCredentials } from '../../http/authorization-header.js';
+import { PasswordLogins } from '../../sessions/login/password-logins.js';
+import type { ProofVerifier } from '../../sessions/login/proof-verifier.js';
+import type { VerifiedLogin } from '../../sessions/login/verified-login.js';
+import { claimedEmailKey } from '../../users/email.js';
+import { serviceTokenTtl } from './dto/service-token.dto.js';
+
+/** Service accounts: an email and an Argon2id-hashed password over HTTP Basic (the Redis Enterprise API). */
+@Injectable()
+export class PasswordStrategy implements ProofVerifier {
+  readonly endpoint = 'password-login';
+
+  constructor(private readonly passwords: PasswordLogins) {}
+
+  claimedIdentity(request: FastifyRequest): string | undefined {
+    return claimedEmailKey(basicCredentials(request.headers.authorization)?.email);
+  }
+
+  async verify(request: FastifyRequest): Promise<VerifiedLogin> {
+    // A malformed body is refused before any hashing is spent on the request.
+    await serviceTokenTtl(request.body);
+    const credentials = basicCredentials(request.headers.authorization);
+    return this.passwords.verify(credentials?.email, credentials?.password);
+  }
+}

@@ -1,0 +1,61 @@
+import { Body, Controller, Headers, Post, Req } from '@nestjs/common';
+import { ApiBasicAuth, ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiJsonResponse, EXAMPLE_ACCESS_TOKEN, SECURITY } from '../../http/openapi.js';
+import { ApiStatusTable } from '../../http/status-table.js';
+import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
+import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
+import { presentedToken } from '../../sessions/presented-token.js';
+import { SessionsService } from '../../sessions/sessions.service.js';
+import { serviceTokenTtl, ServiceTokenDto } from './dto/service-token.dto.js';
+import { PasswordStrategy } from './password.strategy.js';
+import { SERVICE_ACCOUNT_STATUS_TABLE } from './service-account-status-table.js';
+import { ApiRedisCommonErrors, ApiRedisError } from './service-account.openapi.js';
+
+const TOKEN_EXAMPLE = { access_token: EXAMPLE_ACCESS_TOKEN };
+
+/** Both routes take the same optional body. */
+const TTL_BODY = { type: ServiceTokenDto, required: false, description: 'Optional: the token lifetime in seconds (default 300).' };
+const PASSWORD_EXPIRED = ['password_expired', 'The password has expired and must be changed.', "the account's password has expired"] as const;
+
+/** The sessions this API opens are bound to it: access tokens only, each authorize a session. */
+const CLIENT_ID = 'service';
+
+/** The Redis Enterprise-style service-account API (DESIGN section 6): an adapter over the session core. */
+@ApiTags('Service accounts')
+@ApiRedisCommonErrors()
+@ApiStatusTable(SERVICE_ACCOUNT_STATUS_TABLE)
+@Controller('v1/users')
+export class ServiceAccountController {
+  constructor(private readonly sessions: SessionsService) {}
+
+  @LoginRoute('authorize', PasswordStrategy)
+  @ApiOperation({
+    summary: 'Get a token with an email and password',
+    description: 'HTTP Basic with the account email and password. An unknown user and a wrong password get the same answer in similar time.',
+  })
+  @ApiBasicAuth(SECURITY.basic)
+  @ApiBody(TTL_BODY)
+  @ApiJsonResponse(200, 'An access token for the account', TOKEN_EXAMPLE)
+  @ApiRedisError(401, 'unauthorized', 'Unauthorized', 'missing or malformed credentials, an unknown user or a wrong password')
+  @ApiRedisError(401, ...PASSWORD_EXPIRED)
+  async authorize(@Req() request: LoginRequest): Promise<{ access_token: string }> {
+    const ttl = await serviceTokenTtl(request.body);
+    return { access_token: (await this.sessions.openAccessOnly(request.user, CLIENT_ID, ttl)).token };
+  }
+
+  @RateLimitedRoute(Post, 'refresh_jwt', 'refresh')
+  @ApiOperation({
+    summary: 'Exchange a live token for a new one',
+    description: 'Send the token as `Authorization: JWT <token>` (`Bearer <token>` is also accepted). Only tokens of this API (a password login) can be refreshed here.',
+  })
+  @ApiBearerAuth(SECURITY.bearer)
+  @ApiBody(TTL_BODY)
+  @ApiJsonResponse(200, 'A new access token', TOKEN_EXAMPLE)
+  @ApiRedisError(401, 'unauthorized', 'token has expired', 'the token is missing, invalid, expired, revoked or not from a password login')
+  @ApiRedisError(401, ...PASSWORD_EXPIRED)
+  async refreshJwt(@Headers('authorization') authorization: string | undefined, @Body() body: unknown): Promise<{ access_token: string }> {
+    const ttl = await serviceTokenTtl(body);
+    const accessToken = presentedToken(authorization, 'Authorization: JWT <token> is required');
+    return { access_token: (await this.sessions.rotate({ kind: 'service', accessToken, ttl }, { clientId: CLIENT_ID })).token };
+  }
+}

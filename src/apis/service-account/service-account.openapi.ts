@@ -1,0 +1,24 @@
+import { getSchemaPath, type ReferenceObject, type SchemaObject } from '@nestjs/swagger';
+import { ApiErrorRow, schemaOf, stacked, type AnyDecorator } from '../../http/openapi.js';
+
+/** The service-account API's error body, registered once in the document's components (app.factory.ts). */
+export const REDIS_ERROR_SCHEMA: SchemaObject = {
+  ...schemaOf({ error_code: 'unauthorized', message: 'Unauthorized' }),
+  description: 'Every error of the service-account API, in the Redis Enterprise shape.',
+};
+const REDIS_ERROR_REF: ReferenceObject = { $ref: getSchemaPath('RedisError') };
+
+/** One row of the service-account status table: its HTTP status, `error_code`, an example message and when it happens. */
+export function ApiRedisError(status: number, errorCode: string, message: string, when: string = message): AnyDecorator {
+  return ApiErrorRow(status, errorCode, when, REDIS_ERROR_REF, { error_code: errorCode, message });
+}
+
+/** The rows both service-account routes share: a malformed body or ttl, an oversized body, the rate limit, the unexpected. */
+export function ApiRedisCommonErrors(): AnyDecorator {
+  return stacked(
+    ApiRedisError(400, 'invalid_schema', 'ttl must not be greater than 86400', 'the body is not a JSON object, or ttl is not an integer from 1 to 86400'),
+    ApiRedisError(413, 'payload_too_large', 'request body is larger than the limit', 'the body is over BODY_LIMIT_BYTES'),
+    ApiRedisError(429, 'too_many_requests', 'Too many requests; retry after 42 s.', 'a rate limit tripped; `Retry-After` says when to come back'),
+    ApiRedisError(500, 'internal_error', 'Internal error (request id 3f1c2a9e-5d4b-4c1e-9a7f-2b8d6e0c4a11)', 'anything unexpected; only the request id is told'),
+  );
+}

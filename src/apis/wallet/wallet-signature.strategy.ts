@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { Clock } from '../../common/clock.js';
+import { RequestError } from '../../common/domain-error.js';
+import { validateBody } from '../../http/validation.js';
+import { AuthenticationError } from '../../sessions/authentication.errors.js';
+import { LoginRules } from '../../sessions/login/login-rules.js';
+import type { ProofVerifier } from '../../sessions/login/proof-verifier.js';
+import type { VerifiedLogin } from '../../sessions/login/verified-login.js';
+import { UsersService } from '../../users/users.service.js';
+import { WalletLoginDto } from './dto/wallet-login.dto.js';
+import { parseEthereumSignature, recoverPersonalSignAddress } from './ethereum-signature.js';
+import { WalletLoginError } from './wallet-login.errors.js';
+import { WalletLoginReplayRepository } from './wallet-login-replay.repository.js';
+
+/** How far a signed timestamp may be from the server's clock, either way. */
+export const WALLET_LOGIN_WINDOW_MS = 5 * 60 * 1000;
+
+/**
+ * Ethereum login: the wallet signs the decimal string of a timestamp with EIP-191 personal_sign.
+ * Each (address, timestamp) is accepted once across all instances, so a captured signature is
+ * worth nothing after its first use, and nothing at all after the window.
+ */
+@Injectable()
+export class WalletSignatureStrategy implements ProofVerifier {
+  readonly endpoint = 'wallet-login';
+
+  constructor(
+    private readonly users: UsersService,
+    private readonly replays: WalletLoginReplayRepository,
+    private readonly rules: LoginRules,
+    private readonly clock: Clock,
+  ) {}
+
+  claimedIdentity(request: FastifyRequest): string | undefined {
+    const signer = (request.body as { signer?: unknown } | undefined)?.signer;
+    return typeof signer === 'string' ? signer.toLowerCase().slice(0, 42) : undefined;
+  }
+
+  async verify(request: FastifyRequest): Promise<VerifiedLogin> {
+    const body = await validateBody(WalletLoginDto, request.body);
+    const signature = parseEthereumSignature(body.signature);
+    if (signature === 'MALFORMED') throw new RequestError('ARGUMENT_NOT_VALID', 'signature must be 0x and 65 bytes (or 64, EIP-2098) in hex');
+    const now = this.clock.now();
+    if (Math.abs(now - body.timestampInMs) > WALLET_LOGIN_WINDOW_MS) {
+      throw new WalletLoginError('TIMESTAMP_OUT_OF_WINDOW', 'timestampInMs is more than 5 minutes from the server time');
+    }
+    const signer = body.signer.toLowerCase();
+    const recovered = signature === 'INVALID' ? undefined : recoverPersonalSignAddress(String(body.timestampInMs), signature);
+    if (recovered !== signer) throw new AuthenticationError('INVALID_PROOF', 'Signature is not valid.');
+    const candidate = await this.users.findWalletLoginCandidate(signer);
+    if (!candidate) throw this.rules.unknownPrincipal('Signature is not valid.');
+    // Keyed by (address, timestamp), not by signature bytes: every encoding of one signature is one use.
+    const fresh = await this.replays.claim(signer, body.timestampInMs, new Date(body.timestampInMs + WALLET_LOGIN_WINDOW_MS), new Date(now));
+    if (!fresh) throw new WalletLoginError('SIGNATURE_REPLAYED', 'this signed timestamp has already been used');
+    return { principal: candidate.principal, credential: { kind: 'WALLET', id: candidate.walletId } };
+  }
+}

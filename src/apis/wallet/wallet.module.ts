@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { LoginModule } from '../../sessions/login/login.module.js';
+import { AppConfig } from '../../config/app-config.js';
+import { SessionsModule } from '../../sessions/sessions.module.js';
+import { SESSION_POLICY, type SessionPolicy } from '../../sessions/sessions.service.js';
+import { UsersModule } from '../../users/users.module.js';
+import { WalletLoginReplayRepository } from './wallet-login-replay.repository.js';
+import { WalletSignatureStrategy } from './wallet-signature.strategy.js';
+import { WalletController } from './wallet.controller.js';
+
+/** The Ethereum wallet API (DESIGN section 5): EIP-191 signatures of a timestamp. */
+@Module({
+  imports: [UsersModule, SessionsModule, LoginModule],
+  controllers: [WalletController],
+  providers: [
+    WalletSignatureStrategy,
+    WalletLoginReplayRepository,
+    // Access 15 min, refresh 24 h by default (DESIGN section 5).
+    { provide: SESSION_POLICY, inject: [AppConfig], useFactory: (c: AppConfig): SessionPolicy => ({ clientId: 'wallet', accessTtl: c.WALLET_ACCESS_TOKEN_TTL, refreshTtl: c.WALLET_REFRESH_TOKEN_TTL }) },
+  ],
+})
+export class WalletModule {}

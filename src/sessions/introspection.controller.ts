@@ -1,0 +1,63 @@
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
+import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, EXAMPLE_UUID, schemaOf } from '../http/openapi.js';
+import { ApiStatusTable } from '../http/status-table.js';
+import { AccessTokenGuard } from './access-token.guard.js';
+import { IntrospectDto } from './dto/introspect.dto.js';
+import { Roles } from './roles.decorator.js';
+import { SessionsService } from './sessions.service.js';
+
+export type IntrospectionResponse =
+  | { active: false }
+  | { active: true; sub: string; acc?: string; role?: string; exp: number; iat: number; jti: string; iss: string; aud: string; token_use: string; client_id: string };
+
+const ACTIVE_EXAMPLE: IntrospectionResponse = {
+  active: true,
+  sub: 'alice@wonderland.space',
+  acc: 'alice@wonderland',
+  role: 'ROLE_PEER',
+  exp: 1767225900,
+  iat: 1767225600,
+  jti: EXAMPLE_UUID,
+  iss: 'sigauth',
+  aud: 'sigauth',
+  token_use: 'access',
+  client_id: 'fib',
+};
+
+/** RFC 7662 token introspection for services and admins; the answer reflects revocation. */
+@ApiTags('Tokens')
+@ApiStatusTable(ENVELOPE_STATUS_TABLE)
+@Controller('auth/api/v1/token')
+export class IntrospectionController {
+  constructor(private readonly sessions: SessionsService) {}
+
+  @Post('introspect')
+  @HttpCode(200)
+  @UseGuards(AccessTokenGuard)
+  @Roles('ROLE_SERVICE', 'ROLE_ADMIN')
+  @ApiOperation({
+    summary: 'Introspect a token (RFC 7662)',
+    description:
+      'For ROLE_SERVICE and ROLE_ADMIN callers. Answers `{ active: false }` for a token that is invalid, expired or whose session has ended; ' +
+      '`acc` and `role` are present for access tokens only.',
+  })
+  @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
+  @ApiResponse({
+    status: 200,
+    description: 'Whether the token is live, and its claims when it is',
+    schema: { ...schemaOf(ACTIVE_EXAMPLE), required: ['active'] },
+    examples: { active: { summary: 'a live access token', value: ACTIVE_EXAMPLE }, inactive: { summary: 'any other token', value: { active: false } } },
+  })
+  @ApiAccessToken('ROLE_SERVICE', 'ROLE_ADMIN')
+  @ApiEnvelopeError(422, 'ArgumentNotValid', 'token must be longer than or equal to 1 characters', 'body missing, extra or mistyped fields')
+  @ApiEnvelopeCommonErrors({ body: true })
+  async introspect(@Body() body: IntrospectDto): Promise<IntrospectionResponse> {
+    const claims = await this.sessions.introspect(body.token);
+    if (!claims) return { active: false };
+    const { sub, exp, iat, jti, iss, aud, token_use, client_id } = claims;
+    const common = { active: true as const, sub, exp, iat, jti, iss, aud, token_use, client_id };
+    return claims.token_use === 'access' ? { ...common, acc: claims.acc, role: claims.role } : common;
+  }
+}

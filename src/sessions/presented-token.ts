@@ -1,0 +1,22 @@
+import { tokenFromAuthorization } from '../http/authorization-header.js';
+import type { TokenPair } from './sessions.service.js';
+import { TokenError } from './token.errors.js';
+
+/** The token of an Authorization header, in any scheme the APIs accept; MISSING_TOKEN when there is none. */
+export function presentedToken(header: string | undefined, message = 'Authorization header with a token is required'): string {
+  const token = tokenFromAuthorization(header);
+  if (!token) throw new TokenError('MISSING_TOKEN', message);
+  return token;
+}
+
+/** A token pair as the envelope APIs answer it, expiries in epoch milliseconds. */
+export interface TokenPairBody {
+  accessToken: string;
+  refreshToken: string;
+  accessExpiryAt: number;
+  refreshExpiryAt: number;
+}
+
+export function tokenPairBody(pair: TokenPair): TokenPairBody {
+  return { accessToken: pair.accessToken, refreshToken: pair.refreshToken, accessExpiryAt: pair.accessExp * 1000, refreshExpiryAt: pair.refreshExp * 1000 };
+}

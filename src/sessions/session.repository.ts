@@ -1,0 +1,329 @@
+import { Injectable } from '@nestjs/common';
+import type { SqlSession } from '../prisma/database-connection.js';
+import { PrismaService } from '../prisma/prisma.service.js';
+import type { CredentialKind, Role } from '../users/user.types.js';
+
+export interface NewSession {
+  id: string;
+  userId: string;
+  clientId: string;
+  credentialKind: CredentialKind;
+  credentialId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: Date;
+  /** When it ends unless refreshed: its first refresh token's expiry, or its access token's. */
+  expiresAt: Date;
+  /** The first refresh token; absent for a session of access tokens only (service accounts). */
+  refreshJti?: string;
+}
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  clientId: string;
+  credentialKind: CredentialKind;
+  credentialId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+}
+
+/** The claims of the principal at the moment a rotation issued a pair, kept with the pair. */
+export interface PrincipalClaims {
+  acc: string;
+  sub: string;
+  role: Role;
+}
+
+/** A refresh token a rotation issued, with everything issued with it: enough to sign the pair again. */
+export interface IssuedChild {
+  jti: string;
+  sessionId: string;
+  userId: string;
+  clientId: string;
+  /** Epoch seconds, as in the tokens. */
+  iat: number;
+  refreshExp: number;
+  accessJti: string;
+  accessExp: number;
+  kid: string;
+  claims: PrincipalClaims;
+}
+
+export interface Rotation {
+  jti: string;
+  childJti: string;
+  accessJti: string;
+  kid: string;
+  clientId: string;
+  now: Date;
+  accessTtl: number;
+  refreshTtl: number;
+  maxAgeSeconds: number;
+  graceMs: number;
+}
+
+/** What presenting a refresh token did to its family. */
+export type RotationOutcome =
+  | { kind: 'rotated'; child: IssuedChild; grace: boolean }
+  | { kind: 'reused'; sessionId: string; userId: string }
+  | { kind: 'invalid'; reason: 'unknown' | 'expired' | 'ended' | 'max-age' | 'inactive' };
+
+/** A session of access tokens only, renewed: the principal's claims now, and the new token's expiry. */
+export interface RenewedSession {
+  session: SessionRecord;
+  claims: PrincipalClaims;
+  accessExp: number;
+}
+
+interface SessionRow {
+  id: string;
+  user_id: string;
+  client_id: string;
+  credential_kind: CredentialKind;
+  credential_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Date;
+  last_used_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
+}
+
+interface ChildRow {
+  jti: string;
+  session_id: string;
+  user_id: string;
+  client_id: string;
+  issued_at: Date;
+  expires_at: Date;
+  access_jti: string;
+  access_expires_at: Date;
+  kid: string;
+  claims: PrincipalClaims;
+}
+
+const seconds = (date: Date): number => Math.floor(new Date(date).getTime() / 1000);
+
+function fromSessionRow(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    clientId: row.client_id,
+    credentialKind: row.credential_kind,
+    credentialId: row.credential_id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    createdAt: new Date(row.created_at),
+    lastUsedAt: new Date(row.last_used_at),
+    expiresAt: new Date(row.expires_at),
+    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+    revokedReason: row.revoked_reason,
+  };
+}
+
+function fromChildRow(row: ChildRow): IssuedChild {
+  return {
+    jti: row.jti,
+    sessionId: row.session_id,
+    userId: row.user_id,
+    clientId: row.client_id,
+    iat: seconds(row.issued_at),
+    refreshExp: seconds(row.expires_at),
+    accessJti: row.access_jti,
+    accessExp: seconds(row.access_expires_at),
+    kid: row.kid,
+    claims: row.claims,
+  };
+}
+
+/** Epoch seconds at which a session born at `created_at` reaches SESSION_MAX_AGE (`$maxAge`). */
+const SESSION_END = (maxAgeParam: string) => `floor(extract(epoch FROM s.created_at)) + ${maxAgeParam}`;
+
+/**
+ * The principal behind a session, through the users module's published view: the user active and
+ * the credential that opened the session still active (see the session_core migration).
+ */
+const PRINCIPAL = 'JOIN session_principals p USING (user_id, credential_kind, credential_id)';
+
+/**
+ * A rotation in one statement: it retires the presented token only if it is live, its session is
+ * live, of this API, younger than its maximum age, and its principal still active; it adds the
+ * child with what it is issued with; it moves the session's expiry. The final update re-checks that
+ * the session is live, so a revocation that commits first leaves it with no row: no pair.
+ */
+const ROTATE = `
+WITH parent AS (
+  UPDATE refresh_tokens t SET rotated_at = $6
+   WHERE t.jti = $1 AND t.rotated_at IS NULL AND t.expires_at > $6
+     AND EXISTS (SELECT 1 FROM sessions s ${PRINCIPAL}
+                  WHERE s.id = t.session_id AND s.revoked_at IS NULL AND s.client_id = $5 AND ${SESSION_END('$10')} > $7)
+  RETURNING t.session_id
+), child AS (
+  INSERT INTO refresh_tokens (jti, session_id, parent_jti, issued_at, expires_at, access_jti, access_expires_at, kid, claims)
+  SELECT $2, s.id, $1, to_timestamp($7), to_timestamp(LEAST($7 + $9, e.ends)), $3, to_timestamp(LEAST($7 + $8, e.ends)), $4,
+         jsonb_build_object('acc', p.account, 'sub', p.email, 'role', p.role)
+    FROM parent JOIN sessions s ON s.id = parent.session_id ${PRINCIPAL}
+    CROSS JOIN LATERAL (SELECT ${SESSION_END('$10')} AS ends) e
+  RETURNING jti, session_id, issued_at, expires_at, access_jti, access_expires_at, kid, claims
+)
+UPDATE sessions s SET last_used_at = $6, expires_at = child.expires_at
+  FROM child WHERE s.id = child.session_id AND s.revoked_at IS NULL
+RETURNING child.*, s.user_id, s.client_id`;
+
+/** Sessions (refresh-token families) and their tokens. */
+@Injectable()
+export class SessionRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** The session and its first refresh token in one statement: one round trip on the login path. */
+  async create(session: NewSession): Promise<void> {
+    const params = [session.id, session.userId, session.clientId, session.credentialKind, session.credentialId, session.ip, session.userAgent, session.createdAt, session.expiresAt];
+    const insertSession = `INSERT INTO sessions (id, user_id, client_id, credential_kind, credential_id, ip, user_agent, created_at, last_used_at, expires_at)
+                           VALUES ($1, $2, $3, $4::"CredentialKind", $5, $6, $7, $8, $8, $9)`;
+    if (session.refreshJti === undefined) {
+      await this.prisma.connection.query(insertSession, params, 'insert-session');
+      return;
+    }
+    await this.prisma.connection.query(
+      `WITH s AS (${insertSession}) INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($10, $1, $8, $9)`,
+      [...params, session.refreshJti],
+      'insert-session-and-refresh-token',
+    );
+  }
+
+  /**
+   * Rotates refresh token `jti`. The common case is one statement (ROTATE). When it finds nothing
+   * to rotate, a transaction that locks the token and its session decides why: the immediate
+   * parent presented again within `graceMs`, before its child was used, gets that child (the same
+   * pair, not a sibling); any other retired token is a reuse, and its family is revoked.
+   */
+  async rotate(rotation: Rotation): Promise<RotationOutcome> {
+    const child = await this.rotateLive(this.prisma.connection, rotation);
+    return child ? { kind: 'rotated', child, grace: false } : this.prisma.connection.transaction((tx) => this.rotateContended(tx, rotation));
+  }
+
+  private async rotateLive(sql: SqlSession, r: Rotation): Promise<IssuedChild | undefined> {
+    const iat = Math.floor(r.now.getTime() / 1000);
+    const rows = await sql.query<ChildRow>(
+      ROTATE,
+      [r.jti, r.childJti, r.accessJti, r.kid, r.clientId, r.now, iat, r.accessTtl, r.refreshTtl, r.maxAgeSeconds],
+      'rotate-refresh-token',
+    );
+    return rows[0] ? fromChildRow(rows[0]) : undefined;
+  }
+
+  private async rotateContended(tx: SqlSession, r: Rotation): Promise<RotationOutcome> {
+    const [token] = await tx.query<{ session_id: string; expires_at: Date; rotated_at: Date | null }>(
+      'SELECT session_id, expires_at, rotated_at FROM refresh_tokens WHERE jti = $1 FOR UPDATE',
+      [r.jti],
+    );
+    if (!token) return { kind: 'invalid', reason: 'unknown' };
+    const [session] = await tx.query<SessionRow>('SELECT * FROM sessions WHERE id = $1 FOR UPDATE', [token.session_id]);
+    if (!session || session.revoked_at !== null || session.client_id !== r.clientId) return { kind: 'invalid', reason: 'ended' };
+    if (seconds(session.created_at) + r.maxAgeSeconds <= Math.floor(r.now.getTime() / 1000)) return { kind: 'invalid', reason: 'max-age' };
+    if (token.rotated_at === null) {
+      if (new Date(token.expires_at) <= r.now) return { kind: 'invalid', reason: 'expired' };
+      // Live, yet the statement did not rotate it: a rotation that raced this one has just
+      // committed (try again, under the locks), or the principal or credential is no longer active.
+      const child = await this.rotateLive(tx, r);
+      if (child) return { kind: 'rotated', child, grace: false };
+      await this.revokeLocked(tx, session.id, 'user or credential no longer active', r.now);
+      return { kind: 'invalid', reason: 'inactive' };
+    }
+    const [child] = await tx.query<ChildRow & { rotated_at: Date | null }>(
+      `SELECT c.jti, c.session_id, c.issued_at, c.expires_at, c.access_jti, c.access_expires_at, c.kid, c.claims, c.rotated_at, s.user_id, s.client_id
+         FROM refresh_tokens c JOIN sessions s ON s.id = c.session_id WHERE c.parent_jti = $1`,
+      [r.jti],
+    );
+    const withinGrace = r.now.getTime() - new Date(token.rotated_at).getTime() <= r.graceMs;
+    if (withinGrace && child && child.rotated_at === null && child.kid !== null) return { kind: 'rotated', child: fromChildRow(child), grace: true };
+    await this.revokeLocked(tx, session.id, 'refresh token reused', r.now);
+    return { kind: 'reused', sessionId: session.id, userId: session.user_id };
+  }
+
+  private async revokeLocked(tx: SqlSession, id: string, reason: string, now: Date): Promise<void> {
+    await tx.query('UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL', [id, now, reason]);
+  }
+
+  /**
+   * A session of access tokens only, renewed for one more token: live, of this API, younger than
+   * its maximum age, its principal active and its credential unexpired. Undefined otherwise.
+   */
+  async renewAccessOnly(sid: string, clientId: string, now: Date, ttlSeconds: number, maxAgeSeconds: number): Promise<RenewedSession | undefined> {
+    const iat = Math.floor(now.getTime() / 1000);
+    const rows = await this.prisma.connection.query<SessionRow & PrincipalClaims & { access_exp: number }>(
+      `UPDATE sessions s SET last_used_at = $3, expires_at = GREATEST(s.expires_at, to_timestamp(LEAST($4 + $5, ${SESSION_END('$6')})))
+         FROM session_principals p
+        WHERE s.id = $1 AND s.revoked_at IS NULL AND s.client_id = $2 AND ${SESSION_END('$6')} > $4
+          AND p.user_id = s.user_id AND p.credential_kind = s.credential_kind AND p.credential_id = s.credential_id
+          AND (p.credential_expires_at IS NULL OR p.credential_expires_at > $3)
+        RETURNING s.*, p.account AS acc, p.email AS sub, p.role, LEAST($4 + $5, ${SESSION_END('$6')})::float8 AS access_exp`,
+      [sid, clientId, now, iat, ttlSeconds, maxAgeSeconds],
+      'renew-access-only-session',
+    );
+    const row = rows[0];
+    return row ? { session: fromSessionRow(row), claims: { acc: row.acc, sub: row.sub, role: row.role }, accessExp: Number(row.access_exp) } : undefined;
+  }
+
+  /** Whether the principal behind a session is active, and when its credential expires. */
+  async principalOf(sid: string): Promise<{ credentialExpiresAt: Date | null } | undefined> {
+    const rows = await this.prisma.connection.query<{ credential_expires_at: Date | null }>(
+      `SELECT p.credential_expires_at FROM sessions s ${PRINCIPAL} WHERE s.id = $1`,
+      [sid],
+    );
+    return rows[0] ? { credentialExpiresAt: rows[0].credential_expires_at && new Date(rows[0].credential_expires_at) } : undefined;
+  }
+
+  /** Every bearer-guarded request and every introspection asks this: one named statement. */
+  async findById(id: string): Promise<SessionRecord | undefined> {
+    const rows = await this.prisma.connection.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id], 'session-by-id');
+    return rows[0] ? fromSessionRow(rows[0]) : undefined;
+  }
+
+  /** A user's sessions, newest first; live ones only unless `includeEnded`. */
+  async listForUser(userId: string, now: Date, includeEnded = false): Promise<SessionRecord[]> {
+    const rows = await this.prisma.session.findMany({
+      where: { userId, ...(includeEnded ? {} : { revokedAt: null, expiresAt: { gt: now } }) },
+      orderBy: { createdAt: 'desc' },
+      take: 500,
+    });
+    return rows;
+  }
+
+  /** Revokes one session if it is live; returns whether it was. */
+  async revoke(id: string, reason: string, now: Date): Promise<boolean> {
+    const { count } = await this.prisma.session.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now, revokedReason: reason } });
+    return count === 1;
+  }
+
+  /** Revokes the session a refresh token belongs to. */
+  async revokeByRefreshToken(jti: string, reason: string, now: Date): Promise<void> {
+    await this.prisma.connection.query(
+      'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = (SELECT session_id FROM refresh_tokens WHERE jti = $1) AND revoked_at IS NULL',
+      [jti, now, reason],
+    );
+  }
+
+  async revokeForUser(userId: string, reason: string, now: Date): Promise<number> {
+    const { count } = await this.prisma.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now, revokedReason: reason } });
+    return count;
+  }
+
+  async revokeForCredential(credentialId: string, reason: string, now: Date): Promise<number> {
+    const { count } = await this.prisma.session.updateMany({ where: { credentialId, revokedAt: null }, data: { revokedAt: now, revokedReason: reason } });
+    return count;
+  }
+
+  /** Whether a refresh token is the live end of its family: not retired, not expired, session live. */
+  async isRefreshTokenLive(jti: string, now: Date): Promise<boolean> {
+    const count = await this.prisma.refreshToken.count({ where: { jti, rotatedAt: null, expiresAt: { gt: now }, session: { revokedAt: null } } });
+    return count === 1;
+  }
+}

@@ -1,0 +1,317 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { AppConfig } from '../config/app-config.js';
+import { MetricsService } from '../health/metrics.service.js';
+import { currentRequest } from '../http/request-context.js';
+import { passwordExpired } from './authentication.errors.js';
+import type { VerifiedLogin } from './login/verified-login.js';
+import { SessionRepository, type IssuedChild, type RotationOutcome, type SessionRecord } from './session.repository.js';
+import type { SigningKey } from './signing-keys.service.js';
+import { TokenError } from './token.errors.js';
+import { LEGACY_CLIENT, TokenService } from './token.service.js';
+import type { AccessClaims, IssuedToken, RefreshClaims } from './token.types.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** How the sessions of one API live: the client id they are bound to, and their token lifetimes in seconds. */
+export interface SessionPolicy {
+  clientId: string;
+  accessTtl: number;
+  refreshTtl: number;
+}
+
+/** Each adapter module provides its own SessionPolicy under this token. */
+export const SESSION_POLICY = Symbol('SESSION_POLICY');
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds the access token lives (less when the session's maximum age cuts it short). */
+  accessTtl: number;
+  /** Epoch seconds. */
+  accessExp: number;
+  refreshExp: number;
+}
+
+/** What a client presents to keep its session going, each kind with its own binding rule. */
+export type PresentedCredential =
+  /** A refresh token alone (the FIB API). */
+  | { kind: 'refresh'; refreshToken: string }
+  /** A refresh token with the access token issued beside it, whose expiry is waived (the Ethereum API). */
+  | { kind: 'pair'; refreshToken: string; accessToken: string }
+  /** A live access token of a session of access tokens only, for another (the service-account API). */
+  | { kind: 'service'; accessToken: string; ttl: number };
+
+/**
+ * The session core: every login API opens, rotates and ends sessions here, and nowhere else. A
+ * session is a refresh-token family bound to the API that opened it; a login starts one, each
+ * refresh rotates it, a reuse, a logout or a revocation ends it. Access tokens carry their
+ * session id, so ending a session refuses them too. Success is audited here; failed logins are
+ * audited where they are refused (LoginAttempts).
+ */
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly sessions: SessionRepository,
+    private readonly tokens: TokenService,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** A new session for a verified principal, with its first token pair. */
+  async open(login: VerifiedLogin, policy: SessionPolicy): Promise<TokenPair> {
+    const now = this.clock.now();
+    const iat = Math.floor(now / 1000);
+    const ends = iat + this.config.SESSION_MAX_AGE;
+    const sid = randomUUID();
+    const refresh = { jti: randomUUID(), exp: Math.min(iat + policy.refreshTtl, ends) };
+    const key = await this.tokens.signingKey();
+    const pair = this.signPair(key, {
+      jti: refresh.jti,
+      sessionId: sid,
+      userId: login.principal.userId,
+      clientId: policy.clientId,
+      iat,
+      refreshExp: refresh.exp,
+      accessJti: randomUUID(),
+      accessExp: Math.min(iat + policy.accessTtl, ends),
+      kid: key.kid,
+      claims: { acc: login.principal.account, sub: login.principal.email, role: login.principal.role },
+    });
+    await this.persist(sid, login, policy.clientId, now, refresh.exp, refresh.jti);
+    return pair;
+  }
+
+  /** A new session of access tokens only (no refresh family), as service accounts get. */
+  async openAccessOnly(login: VerifiedLogin, clientId: string, ttlSeconds: number): Promise<IssuedToken> {
+    const now = this.clock.now();
+    const iat = Math.floor(now / 1000);
+    const sid = randomUUID();
+    const access = this.tokens.signAccess(await this.tokens.signingKey(), {
+      acc: login.principal.account,
+      sub: login.principal.email,
+      role: login.principal.role,
+      clientId,
+      sid,
+      iat,
+      exp: Math.min(iat + ttlSeconds, iat + this.config.SESSION_MAX_AGE),
+      jti: randomUUID(),
+    });
+    await this.persist(sid, login, clientId, now, access.exp);
+    return access;
+  }
+
+  /** Keeps a session going: a new pair for a refresh token (alone or with its access token), or a new access token. */
+  rotate(presented: Exclude<PresentedCredential, { kind: 'service' }>, policy: SessionPolicy): Promise<TokenPair>;
+  rotate(presented: Extract<PresentedCredential, { kind: 'service' }>, policy: Pick<SessionPolicy, 'clientId'>): Promise<IssuedToken>;
+  async rotate(presented: PresentedCredential, policy: SessionPolicy | Pick<SessionPolicy, 'clientId'>): Promise<TokenPair | IssuedToken> {
+    if (presented.kind === 'service') return this.renewAccessOnly(presented.accessToken, policy.clientId, presented.ttl);
+    const claims = await this.tokens.verifyRefresh(presented.refreshToken);
+    this.assertClient(claims.client_id, policy.clientId);
+    if (presented.kind === 'pair') await this.assertIssuedTogether(presented.accessToken, claims, policy.clientId);
+    return this.rotateFamily(claims, policy as SessionPolicy);
+  }
+
+  /**
+   * The Ethereum API's binding: the access token carries this service's signature (its expiry is
+   * waived) and is the one issued with the refresh token. Anything else means the two were not
+   * issued together, and the refresh token is revoked with its family.
+   */
+  private async assertIssuedTogether(accessToken: string, refresh: RefreshClaims, clientId: string): Promise<void> {
+    let access: AccessClaims;
+    try {
+      access = await this.tokens.verifyAccess(accessToken, { ignoreExpiry: true });
+    } catch (error) {
+      await this.sessions.revokeByRefreshToken(refresh.jti, 'refresh with an invalid access token', this.now());
+      throw error;
+    }
+    if (access.jti !== refresh.acjti || access.sid !== refresh.sid || access.client_id !== refresh.client_id || !this.isClient(access.client_id, clientId)) {
+      await this.sessions.revokeByRefreshToken(refresh.jti, 'refresh with a mismatched access token', this.now());
+      throw new TokenError('TOKEN_PAIR_MISMATCH', 'the access token was not issued with this refresh token');
+    }
+  }
+
+  private async rotateFamily(claims: RefreshClaims, policy: SessionPolicy): Promise<TokenPair> {
+    const key = await this.tokens.signingKey();
+    const outcome = await this.sessions.rotate({
+      jti: claims.jti,
+      childJti: randomUUID(),
+      accessJti: randomUUID(),
+      kid: key.kid,
+      clientId: policy.clientId,
+      now: new Date(this.clock.now()),
+      accessTtl: policy.accessTtl,
+      refreshTtl: policy.refreshTtl,
+      maxAgeSeconds: this.config.SESSION_MAX_AGE,
+      graceMs: this.config.REFRESH_REUSE_GRACE * 1000,
+    });
+    const child = this.rotated(outcome);
+    // A grace answer is the pair the first presentation got: the same fields, signed by the same key.
+    const signer = outcome.kind === 'rotated' && outcome.grace ? await this.tokens.keyFor(child.kid) : key;
+    if (!signer) throw new TokenError('INVALID_TOKEN', 'session has ended');
+    const pair = this.signPair(signer, child);
+    this.audit.record({
+      type: 'token.refresh',
+      outcome: 'success',
+      userId: child.userId,
+      principal: child.claims.sub,
+      sessionId: child.sessionId,
+      details: { client: child.clientId, grace: outcome.kind === 'rotated' && outcome.grace },
+    });
+    return pair;
+  }
+
+  private rotated(outcome: RotationOutcome): IssuedChild {
+    switch (outcome.kind) {
+      case 'rotated':
+        return outcome.child;
+      case 'reused':
+        this.metrics.refreshReuse.inc();
+        this.audit.record({ type: 'token.reuse_detected', outcome: 'failure', reason: 'REFRESH_TOKEN_REUSED', userId: outcome.userId, sessionId: outcome.sessionId });
+        throw new TokenError('INVALID_TOKEN', 'refresh token was already used; the session has been revoked');
+      case 'invalid':
+        switch (outcome.reason) {
+          case 'unknown':
+            throw new TokenError('INVALID_TOKEN', 'refresh token is unknown');
+          case 'expired':
+            throw new TokenError('INVALID_TOKEN', 'token has expired');
+          case 'max-age':
+            throw new TokenError('INVALID_TOKEN', 'session has reached its maximum age; log in again');
+          case 'ended':
+          case 'inactive':
+            throw new TokenError('INVALID_TOKEN', 'session has ended');
+        }
+    }
+  }
+
+  /** A new access token in a session of access tokens only, while its password is unexpired. */
+  private async renewAccessOnly(accessToken: string, clientId: string, ttlSeconds: number): Promise<IssuedToken> {
+    const claims = await this.tokens.verifyAccess(accessToken);
+    this.assertClient(claims.client_id, clientId);
+    const now = this.clock.now();
+    const renewed = await this.sessions.renewAccessOnly(claims.sid, clientId, new Date(now), ttlSeconds, this.config.SESSION_MAX_AGE);
+    if (!renewed) {
+      const principal = await this.sessions.principalOf(claims.sid);
+      if (principal?.credentialExpiresAt && principal.credentialExpiresAt.getTime() <= now) throw passwordExpired();
+      throw new TokenError('INVALID_TOKEN', 'session has ended');
+    }
+    return this.tokens.signAccess(await this.tokens.signingKey(), {
+      ...renewed.claims,
+      clientId: renewed.session.clientId,
+      sid: renewed.session.id,
+      iat: Math.floor(now / 1000),
+      exp: renewed.accessExp,
+      jti: randomUUID(),
+    });
+  }
+
+  /** A token is bound to the API that opened its session; a token issued before tokens named it is bound through the session. */
+  private assertClient(tokenClient: string, clientId: string): void {
+    if (!this.isClient(tokenClient, clientId)) throw new TokenError('INVALID_TOKEN', 'token was issued to another API');
+  }
+
+  private isClient(tokenClient: string, clientId: string): boolean {
+    return tokenClient === clientId || tokenClient === LEGACY_CLIENT;
+  }
+
+  private signPair(key: SigningKey, child: IssuedChild): TokenPair {
+    const common = { clientId: child.clientId, sid: child.sessionId, iat: child.iat };
+    const access = this.tokens.signAccess(key, { ...child.claims, ...common, exp: child.accessExp, jti: child.accessJti });
+    const refresh = this.tokens.signRefresh(key, { sub: child.claims.sub, acjti: child.accessJti, ...common, exp: child.refreshExp, jti: child.jti });
+    return { accessToken: access.token, refreshToken: refresh.token, accessTtl: child.accessExp - child.iat, accessExp: child.accessExp, refreshExp: child.refreshExp };
+  }
+
+  /** Writes a new session (with its first refresh token, if any), from the request's address and agent, and records the login. */
+  private async persist(sid: string, login: VerifiedLogin, clientId: string, now: number, expEpochSeconds: number, refreshJti?: string): Promise<void> {
+    const request = currentRequest();
+    await this.sessions.create({
+      id: sid,
+      userId: login.principal.userId,
+      clientId,
+      credentialKind: login.credential.kind,
+      credentialId: login.credential.id,
+      ip: request?.ip ?? null,
+      userAgent: request?.userAgent ?? null,
+      createdAt: new Date(now),
+      expiresAt: new Date(expEpochSeconds * 1000),
+      refreshJti,
+    });
+    this.audit.record({
+      type: 'login.success',
+      outcome: 'success',
+      userId: login.principal.userId,
+      principal: login.principal.email,
+      sessionId: sid,
+      details: { client: clientId, credential: login.credential.kind, credentialId: login.credential.id },
+    });
+  }
+
+  /** Verifies an access token and that its session is live: what every bearer-protected route needs. */
+  async authenticate(accessToken: string): Promise<AccessClaims> {
+    return (await this.authenticateSession(accessToken)).claims;
+  }
+
+  private async authenticateSession(accessToken: string): Promise<{ claims: AccessClaims; session: SessionRecord }> {
+    const claims = await this.tokens.verifyAccess(accessToken);
+    const session = await this.sessions.findById(claims.sid);
+    if (!session || session.revokedAt) throw new TokenError('INVALID_TOKEN', 'session has ended');
+    return { claims: { ...claims, client_id: claims.client_id || session.clientId }, session };
+  }
+
+  /** Ends the session of a live access token (logout). */
+  async logout(accessToken: string): Promise<void> {
+    const { claims, session } = await this.authenticateSession(accessToken);
+    if (await this.sessions.revoke(claims.sid, 'logout', this.now())) {
+      this.audit.record({ type: 'logout', outcome: 'success', userId: session.userId, principal: claims.sub, sessionId: claims.sid });
+    }
+  }
+
+  /** Ends a session with a reason; returns false when it had already ended. */
+  async end(session: SessionRecord, reason: string, actor: string): Promise<boolean> {
+    const ended = await this.sessions.revoke(session.id, reason, this.now());
+    if (ended) this.audit.record({ type: 'session.revoked', outcome: 'success', reason, userId: session.userId, sessionId: session.id, details: { actor } });
+    return ended;
+  }
+
+  listForUser(userId: string, includeEnded = false): Promise<SessionRecord[]> {
+    return this.sessions.listForUser(userId, this.now(), includeEnded);
+  }
+
+  async find(sessionId: string): Promise<SessionRecord | undefined> {
+    return UUID.test(sessionId) ? this.sessions.findById(sessionId) : undefined;
+  }
+
+  revokeForUser(userId: string, reason: string): Promise<number> {
+    return this.sessions.revokeForUser(userId, reason, this.now());
+  }
+
+  /** Ends every session a key, a wallet or a password opened. */
+  revokeForCredential(credentialId: string, reason: string): Promise<number> {
+    return this.sessions.revokeForCredential(credentialId, reason, this.now());
+  }
+
+  /** RFC 7662: the claims of a live token, or undefined for a revoked, expired, foreign or malformed one. */
+  async introspect(token: string): Promise<TokenClaims | undefined> {
+    let claims;
+    try {
+      claims = await this.tokens.verify(token, 'either', {});
+    } catch (error) {
+      if (error instanceof TokenError) return undefined;
+      throw error;
+    }
+    const session = await this.sessions.findById(claims.sid);
+    if (!session || session.revokedAt) return undefined;
+    if (claims.token_use === 'refresh' && !(await this.sessions.isRefreshTokenLive(claims.jti, this.now()))) return undefined;
+    return { ...claims, client_id: claims.client_id || session.clientId };
+  }
+
+  private now(): Date {
+    return new Date(this.clock.now());
+  }
+}
+
+type TokenClaims = AccessClaims | RefreshClaims;
