@@ -1,6 +1,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** The API adapters (DESIGN section 1): each an island over the session core. */
+const ADAPTERS = ['fib', 'wallet', 'service-account'];
+const NO_ADAPTERS = { group: ['**/apis/**', '**/apis'], message: 'Only the composition root (app.module.ts, app.factory.ts) imports an API adapter: move the shared piece down into sessions, http or common.' };
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'src/generated/**', 'coverage/**', 'data/**', 'examples/**/dist/**'] },
   js.configs.recommended,
@@ -11,6 +15,27 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through AppConfig (src/config).' }],
     },
+  },
+  {
+    // Arrows point one way: adapters -> core -> repositories. Nothing below the adapters imports one.
+    files: ['src/**/*.ts'],
+    ignores: ['src/apis/**', 'src/app.module.ts', 'src/app.factory.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_ADAPTERS] }] },
+  },
+  ...ADAPTERS.map((adapter) => ({
+    // An adapter imports no other adapter.
+    files: [`src/apis/${adapter}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ADAPTERS.filter((other) => other !== adapter).map((other) => ({ group: [`**/apis/${other}/**`, `../${other}/**`, `../../${other}/**`], message: `The ${adapter} adapter may not import the ${other} adapter.` })) },
+      ],
+    },
+  })),
+  {
+    // The limiter raises its own errors and knows no API, no login and no session.
+    files: ['src/rate-limit/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_ADAPTERS, { group: ['**/auth/**', '**/auth', '**/sessions/**'], message: 'rate-limit imports neither the login code nor the session core.' }] }] },
   },
   {
     // Configuration loading, tests, benchmarks and scripts may read the environment.
