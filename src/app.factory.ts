@@ -13,7 +13,7 @@ import { requestContext } from './http/request-context.js';
 import type { RenderedError } from './http/status-table.js';
 import { StatusTables } from './http/status-tables.js';
 import { MetricsService } from './health/metrics.service.js';
-import type { AppConfig } from './config/app-config.js';
+import type { AppConfig, TrustProxy } from './config/app-config.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -39,6 +39,16 @@ function serveOpenApi(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(app, { ...config, components: { ...config.components, schemas } });
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'], ui: false });
   serveSwaggerUi(app.getHttpAdapter().getInstance(), 'docs', 'docs-json', 'sigauth API');
+}
+
+/**
+ * TRUST_PROXY for Fastify. A hop count becomes a function that trusts the nearest N hops (as
+ * Express reads a number): Fastify fails closed on a number, since a count cannot tell the proxy
+ * from a client that reaches the service directly, so a count is for a service that only its
+ * proxies can reach. Addresses and CIDRs are checked against each hop.
+ */
+function trustedProxies(trust: TrustProxy): false | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
 
 /** Builds the HTTP application exactly as production runs it; main.ts and the e2e tests both call this. */
@@ -83,7 +93,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       socket.end(`HTTP/1.1 ${rendered.status} ${STATUS_CODES[rendered.status] ?? ''}\r\n${head.join('')}\r\n${body}`);
     },
     loggerInstance: logger,
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: trustedProxies(config.TRUST_PROXY),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),

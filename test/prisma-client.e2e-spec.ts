@@ -275,10 +275,10 @@ describe('migrations and the generated Prisma client', () => {
     it('SigningKey: create with defaults and with every column, read, retire, delete', async () => {
       const started = Date.now();
       const plain = await prisma.signingKey.create({ data: { kid: 'kid-plain', publicKeyHex: FIB_PUBLIC_KEY, privateKey: 'MC4CAQAwBQYDK2VwBCIEIA' } });
-      expect(plain).toEqual({ kid: 'kid-plain', publicKeyHex: FIB_PUBLIC_KEY, privateKey: 'MC4CAQAwBQYDK2VwBCIEIA', encrypted: false, createdAt: expect.any(Date), retiredAt: null });
+      expect(plain).toEqual({ kid: 'kid-plain', publicKeyHex: FIB_PUBLIC_KEY, privateKey: 'MC4CAQAwBQYDK2VwBCIEIA', encrypted: false, createdAt: expect.any(Date), retiredAt: null, revokedAt: null });
       expect(near(plain.createdAt, started)).toBe(true);
 
-      const sealed = { kid: 'kid-sealed', publicKeyHex: OTHER_PUBLIC_KEY, privateKey: 'iv.ciphertext.tag', encrypted: true, createdAt: at('2026-01-01T00:00:00.001Z'), retiredAt: null };
+      const sealed = { kid: 'kid-sealed', publicKeyHex: OTHER_PUBLIC_KEY, privateKey: 'iv.ciphertext.tag', encrypted: true, createdAt: at('2026-01-01T00:00:00.001Z'), retiredAt: null, revokedAt: at('2026-01-01T00:00:01.000Z') };
       await prisma.signingKey.create({ data: sealed });
       await expect(prisma.signingKey.findUniqueOrThrow({ where: { kid: 'kid-sealed' } })).resolves.toEqual(sealed);
       await expect(prisma.signingKey.findMany({ orderBy: { createdAt: 'asc' }, select: { kid: true } })).resolves.toEqual([{ kid: 'kid-sealed' }, { kid: 'kid-plain' }]);

@@ -8,6 +8,7 @@ export type AuditEventType =
   | 'credential.added'
   | 'credential.revoked'
   | 'credential.replaced'
+  | 'rate_limit.refused'
   | 'user.created'
   | 'user.disabled'
   | 'user.enabled';
@@ -22,6 +23,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'credential.added',
   'credential.revoked',
   'credential.replaced',
+  'rate_limit.refused',
   'user.created',
   'user.disabled',
   'user.enabled',

@@ -24,6 +24,7 @@ const USAGE = `usage: npm run cli -- <command>
   keys add --email E --public-key HEX
   keys revoke --email E --public-key HEX
   signing-keys rotate
+  signing-keys revoke --kid K
   db migrate
   db seed [--file F]`;
 
@@ -108,6 +109,10 @@ const commands: Record<string, Handler> = {
   'signing-keys rotate': async (args, context) => {
     parseCommandArgs(args, {});
     return (await context()).get(SigningKeysService).rotate();
+  },
+  'signing-keys revoke': async (args, context) => {
+    const v = parseCommandArgs(args, { kid: { type: 'string' } });
+    return (await context()).get(SigningKeysService).revoke(required(v, 'kid'));
   },
   'db migrate': async (args, context) => {
     parseCommandArgs(args, {});

@@ -15,8 +15,21 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads TRUST_PROXY as false, a hop count, or proxy addresses and CIDRs', () => {
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 172.28.0.10,fd00::/8, loopback' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '172.28.0.10', 'fd00::/8', 'loopback']);
+  });
+
   it.each([
     ['PORT', 'eighty'],
+    ['TRUST_PROXY', 'true'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', '10.0.0/8'],
+    ['TRUST_PROXY', 'proxy.internal'],
+    ['TRUST_PROXY', '11'],
+    ['TRUST_PROXY', '10.0.0.1,'],
     ['PORT', '70000'],
     ['ACCESS_TOKEN_TTL', '1.5'],
     ['MIGRATE_ON_START', 'maybe'],

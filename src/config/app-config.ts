@@ -9,8 +9,10 @@ import {
   Max,
   Min,
   MinLength,
+  registerDecorator,
   validateSync,
 } from 'class-validator';
+import { isIP } from 'node:net';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -22,6 +24,45 @@ const toBool = ({ value }: { value: unknown }): unknown => {
   if (['false', '0', 'no', 'off'].includes(v)) return false;
   return value;
 };
+
+/** TRUST_PROXY: false, a hop count, or a list of proxy addresses, CIDRs and proxy-addr's names. */
+export type TrustProxy = false | number | string[];
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.includes(entry)) return true;
+  const [address, prefix, extra] = entry.split('/');
+  if (extra !== undefined || !address || !isIP(address)) return false;
+  if (prefix === undefined) return true;
+  const bits = isIP(address) === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= bits;
+}
+
+const toTrustProxy = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim();
+  if (['', 'false', 'no', 'off', '0'].includes(v.toLowerCase())) return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.split(',').map((entry) => entry.trim());
+};
+
+function IsTrustProxy(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isTrustProxy',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown) =>
+          value === false ||
+          (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 10) ||
+          (Array.isArray(value) && value.length > 0 && value.every((entry) => typeof entry === 'string' && isProxyAddress(entry))),
+        defaultMessage: () =>
+          'TRUST_PROXY must be false, a hop count from 1 to 10, or a comma-separated list of proxy addresses and CIDRs (true would let any client choose its own address)',
+      },
+    });
+}
 
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
@@ -85,9 +126,13 @@ export class AppConfig {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
-  /** Behind a proxy, take the client address from X-Forwarded-For (rate limits and audit use it). */
-  @Transform(toBool) @IsBoolean()
-  TRUST_PROXY = false;
+  /**
+   * Which proxies may say who the client is (X-Forwarded-For): none (false), the nearest N hops,
+   * or the proxies' own addresses and CIDRs. Rate limits, sessions and the audit log use the
+   * address found. `true` (every hop) is refused: it lets a client choose its own address.
+   */
+  @Transform(toTrustProxy) @IsTrustProxy()
+  TRUST_PROXY: TrustProxy = false;
 
   @Transform(toInt) @IsInt() @Min(1) @Max(64)
   WORKERS = 1;
@@ -108,6 +153,10 @@ export class AppConfig {
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
 
+  /** Prefixes every key sigauth writes in Redis, so that deployments sharing one Redis keep apart. */
+  @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'REDIS_KEY_PREFIX must be 1 to 64 letters, digits or : _ . -' })
+  REDIS_KEY_PREFIX = 'sigauth:';
+
   @Transform(toInt) @IsInt() @Min(1) @Max(86400)
   RATE_LIMIT_WINDOW_SECONDS = 60;
 
@@ -118,6 +167,10 @@ export class AppConfig {
   /** Failed attempts per identity (email, wallet) per window before 429; 0 turns the limit off. */
   @Transform(toInt) @IsInt() @Min(0) @Max(1000000)
   RATE_LIMIT_FAILURES_PER_IDENTITY = 10;
+
+  /** The most counters an in-memory budget keeps (least recently used go first); about 150 bytes each. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(10000000)
+  RATE_LIMIT_MEMORY_MAX_KEYS = 100000;
 
   /** Challenge login: off, optional (static signatures still accepted), or required. */
   @IsIn(['off', 'optional', 'required'])

@@ -38,6 +38,18 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly auditRejected = new Counter({
+    name: 'sigauth_audit_rejected_total',
+    help: 'Audit events the database refused on their own, logged and set aside',
+    registers: [this.registry],
+  });
+
+  readonly auditRepaired = new Counter({
+    name: 'sigauth_audit_repaired_total',
+    help: 'Audit strings made storable (a lone surrogate or NUL replaced) before they were written',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -4,6 +4,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { AppConfig } from '../config/app-config.js';
+import { listenOnPostgres } from './postgres-listener.js';
 
 /** One connection used for a sequence of statements (migrations run under an advisory lock on it). */
 export interface SqlSession {
@@ -24,6 +25,12 @@ export interface DatabaseConnection extends SqlSession {
   exclusive<T>(lockId: number, fn: (session: SqlSession) => Promise<T>): Promise<T>;
   /** Runs fn in one transaction on one session: committed when fn resolves, rolled back when it throws. */
   transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onNotify` for every NOTIFY on `channel`, from any instance, and once more after a lost
+   * listening connection is back (what was sent meanwhile is lost). Resolves with an unsubscribe.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  notify(channel: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,6 +91,8 @@ function openPostgres(config: AppConfig): DatabaseConnection {
         client.release(broken);
       }
     },
+    listen: async (channel, onNotify) => listenOnPostgres(config, channel, onNotify),
+    notify: async (channel) => void (await pool.query('SELECT pg_notify($1, $2)', [channel, ''])),
     close: () => pool.end(),
   };
 }
@@ -105,6 +114,8 @@ function openPglite(dataDir: string): DatabaseConnection {
     ...session,
     // PGlite is one connection in one process: there is nobody to take turns with.
     exclusive: (_lockId, fn) => fn(session),
+    listen: (channel, onNotify) => db.listen(channel, onNotify).then((unlisten) => unlisten),
+    notify: async (channel) => void (await db.query('SELECT pg_notify($1, $2)', [channel, ''])),
     transaction: (fn) =>
       db.transaction((tx) =>
         fn({

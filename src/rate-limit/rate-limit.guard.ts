@@ -10,7 +10,7 @@ export function RateLimit(endpoint: RateLimitedEndpoint, identity?: (request: Fa
 
     async canActivate(context: ExecutionContext): Promise<boolean> {
       const request = context.switchToHttp().getRequest<FastifyRequest>();
-      await this.limiter.check(endpoint, request.ip, identity?.(request));
+      await this.limiter.takeRequest(endpoint, request.ip, identity?.(request));
       return true;
     }
   }

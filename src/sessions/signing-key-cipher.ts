@@ -1,6 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 const FORMAT = 'v1';
+/** GCM's full tag: Node would otherwise accept a tag cut to 4 bytes, which a forger can guess. */
+const TAG_BYTES = 16;
 
 /**
  * Encrypts signing keys at rest with AES-256-GCM under SIGNING_KEY_ENCRYPTION_KEY. Stored as
@@ -17,7 +19,7 @@ export class SigningKeyCipher {
   seal(kid: string, plaintext: Buffer): { value: string; encrypted: boolean } {
     if (!this.key) return { value: plaintext.toString('base64url'), encrypted: false };
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv).setAAD(Buffer.from(kid));
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES }).setAAD(Buffer.from(kid));
     const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return { value: [FORMAT, iv, cipher.getAuthTag(), body].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.'), encrypted: true };
   }
@@ -27,8 +29,10 @@ export class SigningKeyCipher {
     if (!this.key) throw new Error(`signing key ${kid} is encrypted and SIGNING_KEY_ENCRYPTION_KEY is not set`);
     const [format, iv, tag, body] = value.split('.');
     if (format !== FORMAT || !iv || !tag || body === undefined) throw new Error(`signing key ${kid} has an unknown format`);
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url')).setAAD(Buffer.from(kid));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    const authTag = Buffer.from(tag, 'base64url');
+    if (authTag.length !== TAG_BYTES) throw new Error(`signing key ${kid} has an authentication tag of ${authTag.length} bytes, not ${TAG_BYTES}`);
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES }).setAAD(Buffer.from(kid));
+    decipher.setAuthTag(authTag);
     try {
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]);
     } catch {

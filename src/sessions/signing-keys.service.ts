@@ -4,6 +4,7 @@ import { Clock } from '../common/clock.js';
 import { firstLine } from '../common/first-line.js';
 import { AppConfig } from '../config/app-config.js';
 import { SigningKeyCipher } from './signing-key-cipher.js';
+import { SigningKeyError } from './signing-key.errors.js';
 import { SigningKeyRepository, type StoredSigningKey } from './signing-key.repository.js';
 
 export interface PublicJwk {
@@ -48,6 +49,8 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
   private keys = new Map<string, LoadedKey>();
   private current?: LoadedKey;
   private loading?: Promise<void>;
+  private loadingAgain?: Promise<void>;
+  private unsubscribe?: Promise<() => Promise<void>>;
   private lastReload = -Infinity;
   private timer?: NodeJS.Timeout;
 
@@ -73,8 +76,9 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
     this.timer.unref();
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
+    await (await this.unsubscribe?.catch(() => undefined))?.();
   }
 
   async signingKey(): Promise<SigningKey> {
@@ -93,6 +97,9 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async loaded(kid: string): Promise<LoadedKey | undefined> {
+    // The first verification subscribes this instance to key changes: a revocation made anywhere
+    // (another instance, the CLI) reaches it at once, not at the next periodic reload.
+    this.unsubscribe ??= this.repository.onChange(() => void this.reload().catch((e: Error) => this.logger.warn(`signing key reload failed: ${e.message}`)));
     const known = this.keys.get(kid);
     if (known) return known;
     if (performance.now() - this.lastReload < UNKNOWN_KID_RELOAD_MS) return undefined;
@@ -111,6 +118,23 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
     const retired = [...this.keys.values()].filter((k) => k.retiredAt === null).map((k) => k.kid);
     const kid = await this.create(true);
     return { kid, retired };
+  }
+
+  /**
+   * A compromised key: gone from the JWKS, and every token it signed refused, on every instance
+   * at once (each reloads its keys when told). When it is the key that signs, a new one takes over
+   * first, so that logins go on.
+   */
+  async revoke(kid: string): Promise<{ revoked: string; signing: string }> {
+    await this.reload();
+    const key = await this.repository.find(kid);
+    if (!key) throw new SigningKeyError('UNKNOWN_KEY', `no signing key with kid ${kid}`);
+    if (key.revokedAt) throw new SigningKeyError('ALREADY_REVOKED', `signing key ${kid} was already revoked`);
+    if (this.current?.kid === kid || key.retiredAt === null) await this.create(true);
+    await this.repository.revoke(kid, new Date(this.clock.now()));
+    this.logger.warn(`revoked signing key ${kid}: the tokens it signed are refused from now on`);
+    await this.reload();
+    return { revoked: kid, signing: this.current!.kid };
   }
 
   private async ensureActiveKey(): Promise<void> {
@@ -136,21 +160,42 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private reload(): Promise<void> {
-    this.loading ??= this.load().finally(() => {
-      this.loading = undefined;
-    });
-    return this.loading;
+    if (!this.loading) {
+      this.loading = this.load().finally(() => {
+        this.loading = undefined;
+      });
+      return this.loading;
+    }
+    // A load under way may have read the table before the change this call is about: one more follows it.
+    this.loadingAgain ??= this.loading
+      .catch(() => undefined)
+      .then(() => {
+        this.loadingAgain = undefined;
+        return this.reload();
+      });
+    return this.loadingAgain;
   }
 
   private async load(): Promise<void> {
     // Throttling counts elapsed time; which keys are still needed is a question for the clock.
     this.lastReload = performance.now();
     const rows = await this.repository.findUsable(new Date(this.clock.now() - this.retention));
+    if (this.cipher.enabled) await this.encryptInPlace(rows);
     const next = new Map<string, LoadedKey>();
     for (const row of rows) next.set(row.kid, this.keys.get(row.kid) ? { ...this.keys.get(row.kid)!, retiredAt: row.retiredAt } : this.loadKey(row));
     this.keys = next;
     // Rows come newest first: the newest active key signs.
     this.current = [...next.values()].find((k) => k.retiredAt === null);
+  }
+
+  /** Keys written before SIGNING_KEY_ENCRYPTION_KEY was set are encrypted where they are stored, the first time they are read with one. */
+  private async encryptInPlace(rows: StoredSigningKey[]): Promise<void> {
+    for (const row of rows.filter((r) => !r.encrypted)) {
+      const sealed = this.cipher.seal(row.kid, this.cipher.open(row.kid, row.privateKey, false));
+      if (await this.repository.seal(row.kid, sealed.value)) this.logger.log(`encrypted signing key ${row.kid} at rest`);
+      row.privateKey = sealed.value;
+      row.encrypted = true;
+    }
   }
 
   private loadKey(row: StoredSigningKey): LoadedKey {

@@ -12,7 +12,7 @@ describe('normalizeEmail', () => {
     expect(isWellFormedEmail('alice@wonderland')).toBe(true);
   });
 
-  it.each(['', '   ', 'no-at-sign', '@nolocal', 'nodomain@', 'a@b@c', 'sp ace@x', 'tab\t@x', `${'a'.repeat(251)}@xyz`])(
+  it.each(['', '   ', 'no-at-sign', '@nolocal', 'nodomain@', 'a@b@c', 'sp ace@x', 'tab\t@x', `${'a'.repeat(251)}@xyz`, '\ud800@x', 'a@\udfffx'])(
     'refuses %p',
     (email) => {
       expect(isWellFormedEmail(email)).toBe(false);

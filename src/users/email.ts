@@ -6,9 +6,10 @@ export const MAX_EMAIL_LENGTH = 254;
 // FIB account addresses such as alice@wonderland have no dot in the domain.
 const EMAIL_SHAPE = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u;
 
+/** One @, something on each side, at most 254 characters, and well-formed Unicode (a lone surrogate has no UTF-8 form). */
 export function isWellFormedEmail(email: string): boolean {
   const trimmed = email.trim();
-  return trimmed.length > 0 && trimmed.length <= MAX_EMAIL_LENGTH && EMAIL_SHAPE.test(trimmed);
+  return trimmed.length > 0 && trimmed.length <= MAX_EMAIL_LENGTH && trimmed.isWellFormed() && EMAIL_SHAPE.test(trimmed);
 }
 
 /**

@@ -30,6 +30,7 @@ const INVALID_SIGNATURE = 'Signature is not valid.';
 @Injectable()
 export class EmailSignatureStrategy implements ProofVerifier {
   readonly endpoint = 'fib-login';
+  readonly proof = 'signature';
   private readonly keyCache = new Map<string, KeyObject>();
 
   /** A key no user holds: an unknown email costs the same verification as a known one when existence is hidden. */
@@ -69,12 +70,10 @@ export class EmailSignatureStrategy implements ProofVerifier {
       // Stored keys were checked when added; only a key we do not know needs the curve check.
       const problem = checkEd25519PublicKey(keyHex);
       if (problem) throw new FibLoginError('INVALID_PUBLIC_KEY', describePublicKeyProblem(problem));
-      if (!candidate) {
-        // The same verification work as for a known user, whatever the answer says.
-        this.verifyMessage(this.decoyKey, loginMessage(body.email, body.nonce), signature);
-        throw this.rules.unknownPrincipal(INVALID_SIGNATURE);
-      }
-      throw new AuthenticationError('INVALID_PROOF', INVALID_SIGNATURE);
+      // Every path that checks no signature still does the work of one, so that neither an unknown
+      // user nor a key the user does not hold answers sooner than a signature that fails.
+      this.verifyMessage(this.decoyKey, loginMessage(body.email, body.nonce), signature);
+      throw candidate ? new AuthenticationError('INVALID_PROOF', INVALID_SIGNATURE) : this.rules.unknownPrincipal(INVALID_SIGNATURE);
     }
     if (!this.verifyMessage(this.parsedKey(key.publicKeyHex), loginMessage(body.email, body.nonce), signature)) {
       throw new AuthenticationError('INVALID_PROOF', INVALID_SIGNATURE);

@@ -11,6 +11,7 @@ import { serviceTokenTtl } from './dto/service-token.dto.js';
 @Injectable()
 export class PasswordStrategy implements ProofVerifier {
   readonly endpoint = 'password-login';
+  readonly proof = 'password';
 
   constructor(private readonly passwords: PasswordLogins) {}
 

@@ -11,9 +11,13 @@ export class WalletLoginReplayRepository {
 
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Records the pair; false when it was recorded before (a replay). */
-  async claim(address: string, timestampMs: number, expiresAt: Date, now: Date): Promise<boolean> {
-    if (this.purge.due(now.getTime())) await this.prisma.walletLoginReplay.deleteMany({ where: { expiresAt: { lt: now } } });
+  /**
+   * Records the pair; false when it was recorded before (a replay). Purged pairs are those past
+   * their window by one more window: an instance whose clock is behind this one's by up to a
+   * window would still accept their timestamp, and must still find them.
+   */
+  async claim(address: string, timestampMs: number, expiresAt: Date, now: Date, windowMs: number): Promise<boolean> {
+    if (this.purge.due(now.getTime())) await this.prisma.walletLoginReplay.deleteMany({ where: { expiresAt: { lt: new Date(now.getTime() - windowMs) } } });
     try {
       await this.prisma.walletLoginReplay.create({ data: { address, timestampMs: BigInt(timestampMs), expiresAt } });
       return true;

@@ -24,6 +24,7 @@ export const WALLET_LOGIN_WINDOW_MS = 5 * 60 * 1000;
 @Injectable()
 export class WalletSignatureStrategy implements ProofVerifier {
   readonly endpoint = 'wallet-login';
+  readonly proof = 'signature';
 
   constructor(
     private readonly users: UsersService,
@@ -51,7 +52,7 @@ export class WalletSignatureStrategy implements ProofVerifier {
     const candidate = await this.users.findWalletLoginCandidate(signer);
     if (!candidate) throw this.rules.unknownPrincipal('Signature is not valid.');
     // Keyed by (address, timestamp), not by signature bytes: every encoding of one signature is one use.
-    const fresh = await this.replays.claim(signer, body.timestampInMs, new Date(body.timestampInMs + WALLET_LOGIN_WINDOW_MS), new Date(now));
+    const fresh = await this.replays.claim(signer, body.timestampInMs, new Date(body.timestampInMs + WALLET_LOGIN_WINDOW_MS), new Date(now), WALLET_LOGIN_WINDOW_MS);
     if (!fresh) throw new WalletLoginError('SIGNATURE_REPLAYED', 'this signed timestamp has already been used');
     return { principal: candidate.principal, credential: { kind: 'WALLET', id: candidate.walletId } };
   }

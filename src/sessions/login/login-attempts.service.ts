@@ -1,16 +1,19 @@
 import { Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../../audit/audit.service.js';
 import { DomainError, RequestError } from '../../common/domain-error.js';
 import { RateLimitError } from '../../rate-limit/rate-limit.errors.js';
 import { RateLimiterService } from '../../rate-limit/rate-limiter.service.js';
+import { AuthenticationError } from '../authentication.errors.js';
 import type { ProofVerifier } from './proof-verifier.js';
 import type { VerifiedLogin } from './verified-login.js';
-import type { FastifyRequest } from 'fastify';
 
 /**
- * Every login attempt of every API passes here: the budgets are applied, the proof is checked, a
- * refused attempt spends the identity's budget and is recorded in the audit log. (A successful one
- * is recorded when its session opens.)
+ * Every login attempt of every API passes here. The address's budget is spent and the identity's
+ * budget taken before the proof is checked (RateLimiterService), so that parallel attempts cannot
+ * overdraw them; a success, or an attempt that proved nothing either way, gives the identity's
+ * budget back. A refused proof is recorded in the audit log; a refused budget is recorded by the
+ * limiter, once per window. (A successful login is recorded when its session opens.)
  */
 @Injectable()
 export class LoginAttempts {
@@ -21,11 +24,16 @@ export class LoginAttempts {
 
   async attempt(verifier: ProofVerifier, request: FastifyRequest, prove: () => Promise<VerifiedLogin>): Promise<VerifiedLogin> {
     const identity = verifier.claimedIdentity(request);
+    await this.limiter.takeRequest(verifier.endpoint, request.ip);
+    const budget = await this.limiter.takeLoginAttempt(verifier.endpoint, verifier.proof, identity, request.ip);
+    let login: VerifiedLogin;
     try {
-      await this.limiter.check(verifier.endpoint, request.ip, identity);
-      return await prove();
+      login = await prove();
     } catch (error) {
-      if (spendsBudget(error)) await this.limiter.recordFailure(verifier.endpoint, identity);
+      const refusedProof = isRefusedProof(error);
+      if (!refusedProof) await budget.refund();
+      // Past the identity's budget a failing signature gets 429 (recorded once by the limiter), never a verifying one.
+      if (refusedProof && budget.exhausted) throw budget.refusal();
       this.audit.record({
         type: 'login.failure',
         outcome: 'failure',
@@ -35,10 +43,16 @@ export class LoginAttempts {
       });
       throw error;
     }
+    await budget.refund();
+    return login;
   }
 }
 
-/** A proof that was checked and refused; a malformed request or a spent budget checked nothing. */
-function spendsBudget(error: unknown): boolean {
-  return error instanceof DomainError && !(error instanceof RequestError) && !(error instanceof RateLimitError);
+/**
+ * A proof that was checked and did not prove the claimed identity. A malformed request proved
+ * nothing, and an expired password was the right one: neither spends the identity's budget.
+ */
+function isRefusedProof(error: unknown): boolean {
+  if (!(error instanceof DomainError) || error instanceof RequestError || error instanceof RateLimitError) return false;
+  return !(error instanceof AuthenticationError && error.code === 'PASSWORD_EXPIRED');
 }

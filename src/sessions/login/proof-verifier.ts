@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { RateLimitedEndpoint } from '../../rate-limit/rate-limiter.service.js';
+import type { ProofKind, RateLimitedEndpoint } from '../../rate-limit/rate-limiter.service.js';
 import type { VerifiedLogin } from './verified-login.js';
 
 /**
@@ -9,6 +9,8 @@ import type { VerifiedLogin } from './verified-login.js';
 export interface ProofVerifier {
   /** The endpoint whose budgets this login spends. */
   readonly endpoint: RateLimitedEndpoint;
+  /** What the proof is: a signature cannot be guessed, a password can (see RateLimiterService). */
+  readonly proof: ProofKind;
   /** The identity the request claims before it is proven: the unit of the per-identity budget. */
   claimedIdentity(request: FastifyRequest): string | undefined;
   /** The principal and credential the request proves; throws a domain error when it proves nothing. */
