@@ -19,7 +19,7 @@ export class AppModule {
   static forRoot(config?: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), PrismaModule, AuditModule, RateLimitModule, UsersModule, TokensModule, AuthModule, AdminModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), PrismaModule.forRoot('server'), AuditModule, RateLimitModule, UsersModule, TokensModule, AuthModule, AdminModule, HealthModule],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         { provide: APP_PIPE, useValue: validationPipe },

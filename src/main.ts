@@ -4,6 +4,15 @@ import { Logger } from '@nestjs/common';
 import { ConfigValidationError, loadConfig, type AppConfig } from './config/app-config.js';
 
 async function serve(config: AppConfig): Promise<void> {
+  if (!config.DATABASE_URL) {
+    // Refused before the application loads or writes anything: one line naming the holder, DATA_DIR untouched.
+    const { DataDirBusyError, liveOwnerOf } = await import('./prisma/data-dir-lock.js');
+    const owner = await liveOwnerOf(config.DATA_DIR);
+    if (owner?.role === 'server') {
+      console.error(new DataDirBusyError(config.DATA_DIR, owner).message);
+      process.exit(1);
+    }
+  }
   // Imported here, not at the top: the cluster primary only forks and never loads the application.
   const { createApp } = await import('./app.factory.js');
   const app = await createApp(config);

@@ -12,6 +12,6 @@ import { UsersModule } from '../users/users.module.js';
 @Module({})
 export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: CliModule, imports: [ConfigModule.forRoot(config), PrismaModule, AuditModule, HealthModule, UsersModule, TokensModule, AdminModule] };
+    return { module: CliModule, imports: [ConfigModule.forRoot(config), PrismaModule.forRoot('cli'), AuditModule, HealthModule, UsersModule, TokensModule, AdminModule] };
   }
 }
