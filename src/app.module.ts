@@ -24,7 +24,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         ClockModule,
         HttpModule,
-        PrismaModule,
+        PrismaModule.forRoot('server'),
         AuditModule,
         RateLimitModule,
         UsersModule,

@@ -4,6 +4,15 @@ import { Logger } from '@nestjs/common';
 import { ConfigValidationError, loadConfig, type AppConfig } from './config/app-config.js';
 
 async function serve(config: AppConfig): Promise<void> {
+  if (!config.DATABASE_URL) {
+    // Refused before the application loads or writes anything: one line naming the holder, DATA_DIR untouched.
+    const { DataDirBusyError, liveOwnerOf } = await import('./prisma/data-dir-lock.js');
+    const owner = await liveOwnerOf(config.DATA_DIR);
+    if (owner?.role === 'server') {
+      console.error(new DataDirBusyError(config.DATA_DIR, owner).message);
+      process.exit(1);
+    }
+  }
   // Imported here, not at the top: the cluster primary only forks and never loads the application.
   const { createApp } = await import('./app.factory.js');
   const app = await createApp(config);
@@ -18,6 +27,11 @@ async function serve(config: AppConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.log(`${signal}: finishing in-flight requests`);
+    // Whatever hangs (the database, the audit flush, a request that never ends), the process is gone in time.
+    setTimeout(() => {
+      logger.error(`shutdown did not finish within SHUTDOWN_TIMEOUT_MS (${config.SHUTDOWN_TIMEOUT_MS} ms): exiting`);
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
     void app
       .getHttpAdapter()
       .getInstance()
@@ -55,9 +69,11 @@ function main(): void {
     }
     for (let i = 0; i < config.WORKERS; i++) cluster.fork();
     let stopping = false;
+    let failed = false;
     cluster.on('exit', (worker, code, signal) => {
       if (stopping) {
-        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+        failed ||= code !== 0;
+        if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
         return;
       }
       console.error(`worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
@@ -68,6 +84,12 @@ function main(): void {
       if (stopping) return;
       stopping = true;
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+      // Each worker keeps its own deadline; this one holds even for a worker too stuck to keep it.
+      setTimeout(() => {
+        console.error(`workers still running ${config.SHUTDOWN_TIMEOUT_MS} ms after ${signal} (SHUTDOWN_TIMEOUT_MS): killing them`);
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+        process.exit(1);
+      }, config.SHUTDOWN_TIMEOUT_MS).unref();
     };
     process.on('SIGTERM', stopWorkers);
     process.on('SIGINT', stopWorkers);

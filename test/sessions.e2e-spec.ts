@@ -337,7 +337,7 @@ describe('session core: token semantics', () => {
 describeOnPostgres('the session-core migration', () => {
   it('binds existing sessions to their API, gives passwords ids, and ends families that had forked', async () => {
     const storage = await createTestStorage('session_core_migration');
-    const db = openDatabase(testConfig(storage.env));
+    const db = await openDatabase(testConfig(storage.env), 'cli');
     try {
       const all = readMigrations(migrationsDir());
       const at = all.findIndex((m) => m.name.endsWith('_session_core'));

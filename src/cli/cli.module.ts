@@ -13,6 +13,6 @@ import { UsersModule } from '../users/users.module.js';
 @Module({})
 export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: CliModule, imports: [ConfigModule.forRoot(config), ClockModule, PrismaModule, AuditModule, HealthModule, UsersModule, SessionsModule, AdminModule] };
+    return { module: CliModule, imports: [ConfigModule.forRoot(config), ClockModule, PrismaModule.forRoot('cli'), AuditModule, HealthModule, UsersModule, SessionsModule, AdminModule] };
   }
 }

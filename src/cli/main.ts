@@ -1,19 +1,12 @@
+// Decorator metadata must be in place before any service module below is imported.
 import 'reflect-metadata';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AccountsService } from '../admin/accounts.service.js';
 import { firstLine } from '../common/first-line.js';
 import { loginMessage } from '../common/login-message.js';
-import { loadConfig } from '../config/app-config.js';
-import { MigrationRunner } from '../prisma/migration-runner.js';
-import { SigningKeysService } from '../sessions/signing-keys.service.js';
-import { readSeedFile } from '../users/seed-file.js';
-import { UsersService } from '../users/users.service.js';
 import { CliUsageError, parseCommandArgs, required } from './cli-args.js';
-import { CliModule } from './cli.module.js';
 import { generateKeyPair, signLoginMessage } from './client-keys.js';
 
-const USAGE = `usage: npm run cli -- <command>
+const USAGE = `usage: sigauth <command>   (or: npm run cli -- <command>)
   keys generate
   sign --email E --private-key HEX [--nonce N]
   users add --email E --account A [--role R] [--public-key HEX]... [--wallet 0x...]... [--password-stdin] [--password-expires-at ISO]
@@ -73,6 +66,7 @@ const commands: Record<string, Handler> = {
       password: v['password-stdin'] ? await readStdin() : null,
       passwordExpiresAt: v['password-expires-at'] ?? null,
     };
+    const { AccountsService } = await import('../admin/accounts.service.js');
     return (await context()).get(AccountsService).createUser(input, 'cli');
   },
   'users list': async (args, context) => {
@@ -82,46 +76,57 @@ const commands: Record<string, Handler> = {
     if (v.after !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v.after)) {
       throw new CliUsageError('--after must be a user id (as users list prints it)');
     }
+    const { UsersService } = await import('../users/users.service.js');
     return (await context()).get(UsersService).list(limit, v.after);
   },
   'users disable': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' } });
+    const { AccountsService } = await import('../admin/accounts.service.js');
     return (await context()).get(AccountsService).disableUser(required(v, 'email'), 'cli');
   },
   'users enable': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' } });
+    const { AccountsService } = await import('../admin/accounts.service.js');
     return (await context()).get(AccountsService).enableUser(required(v, 'email'), 'cli');
   },
   'users set-password': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'password-expires-at': { type: 'string' } });
     if (!v['password-stdin']) throw new CliUsageError('--password-stdin is required: the password is read from standard input, never from the command line');
     const email = required(v, 'email');
-    return (await context()).get(AccountsService).setPassword(email, await readStdin(), v['password-expires-at'] ?? null, 'cli');
+    const password = await readStdin();
+    const { AccountsService } = await import('../admin/accounts.service.js');
+    return (await context()).get(AccountsService).setPassword(email, password, v['password-expires-at'] ?? null, 'cli');
   },
   'keys add': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, 'public-key': { type: 'string' } });
+    const { AccountsService } = await import('../admin/accounts.service.js');
     return (await context()).get(AccountsService).addPublicKey(required(v, 'email'), required(v, 'public-key'), 'cli');
   },
   'keys revoke': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, 'public-key': { type: 'string' } });
+    const { AccountsService } = await import('../admin/accounts.service.js');
     return (await context()).get(AccountsService).revokePublicKey(required(v, 'email'), required(v, 'public-key'), 'cli');
   },
   'signing-keys rotate': async (args, context) => {
     parseCommandArgs(args, {});
+    const { SigningKeysService } = await import('../sessions/signing-keys.service.js');
     return (await context()).get(SigningKeysService).rotate();
   },
   'signing-keys revoke': async (args, context) => {
     const v = parseCommandArgs(args, { kid: { type: 'string' } });
+    const { SigningKeysService } = await import('../sessions/signing-keys.service.js');
     return (await context()).get(SigningKeysService).revoke(required(v, 'kid'));
   },
   'db migrate': async (args, context) => {
     parseCommandArgs(args, {});
+    const { MigrationRunner } = await import('../prisma/migration-runner.js');
     const applied = await (await context()).get(MigrationRunner).migrate();
     return { applied };
   },
   'db seed': async (args, context) => {
     const v = parseCommandArgs(args, { file: { type: 'string' } });
     const started = Date.now();
+    const [{ readSeedFile }, { AccountsService }] = await Promise.all([import('../users/seed-file.js'), import('../admin/accounts.service.js')]);
     const users = await readSeedFile(v.file ?? 'prisma/seed.example.json');
     const result = await (await context()).get(AccountsService).seed(users);
     return { ...result, ms: Date.now() - started };
@@ -136,6 +141,8 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   let app: INestApplicationContext | undefined;
   const context = async (): Promise<INestApplicationContext> => {
+    // Loaded only by the commands that need the services: keys generate and sign start in milliseconds.
+    const [{ NestFactory }, { CliModule }, { loadConfig }] = await Promise.all([import('@nestjs/core'), import('./cli.module.js'), import('../config/app-config.js')]);
     // db migrate applies migrations itself; every other command migrates as the server would.
     const config = loadConfig();
     if (name === 'db migrate') config.MIGRATE_ON_START = false;

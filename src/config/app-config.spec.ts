@@ -3,7 +3,7 @@ import { ConfigValidationError, loadConfig } from './app-config.js';
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ PORT: 3000, DATA_DIR: './data', MIGRATE_ON_START: true, ACCESS_TOKEN_TTL: 300, REFRESH_TOKEN_TTL: 86400, REFRESH_REUSE_GRACE: 10, WORKERS: 1 });
+    expect(config).toMatchObject({ PORT: 3000, DATA_DIR: './data', MIGRATE_ON_START: true, ACCESS_TOKEN_TTL: 300, REFRESH_TOKEN_TTL: 86400, REFRESH_REUSE_GRACE: 10, WORKERS: 1, SHUTDOWN_TIMEOUT_MS: 10000 });
     expect(config.DATABASE_URL).toBeUndefined();
   });
 
@@ -31,6 +31,8 @@ describe('loadConfig', () => {
     ['TRUST_PROXY', '11'],
     ['TRUST_PROXY', '10.0.0.1,'],
     ['PORT', '70000'],
+    ['SHUTDOWN_TIMEOUT_MS', '0'],
+    ['SHUTDOWN_TIMEOUT_MS', 'soon'],
     ['ACCESS_TOKEN_TTL', '1.5'],
     ['MIGRATE_ON_START', 'maybe'],
     ['DATABASE_URL', 'mysql://x'],

@@ -93,6 +93,10 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(100) @Max(60000)
   DATABASE_TIMEOUT_MS = 4000;
 
+  /** After SIGTERM or SIGINT the process is gone within this, whatever hangs (exit code 1 when it had to cut shutdown short). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600000)
+  SHUTDOWN_TIMEOUT_MS = 10000;
+
   @Transform(toInt) @IsInt() @Min(5) @Max(86400)
   ACCESS_TOKEN_TTL = 300;
 

@@ -1,10 +1,18 @@
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
+import { Logger } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { AppConfig } from '../config/app-config.js';
 import { listenOnPostgres } from './postgres-listener.js';
+import { DataDirBusyError, DataDirLock, liveOwnerOf } from './data-dir-lock.js';
+import { PgliteSocketServer } from './pglite-socket-server.js';
 
 /** One connection used for a sequence of statements (migrations run under an advisory lock on it). */
 export interface SqlSession {
@@ -31,23 +39,53 @@ export interface DatabaseConnection extends SqlSession {
    */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   notify(channel: string): Promise<void>;
+  /** The embedded server only: opens the socket the CLI reaches its database through. */
+  serveLocalClients?(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function openDatabase(config: AppConfig): DatabaseConnection {
-  return config.DATABASE_URL ? openPostgres(config) : openPglite(config.DATA_DIR);
+/**
+ * Who opens the database. On PGlite the server owns DATA_DIR and serves it on a socket; the CLI
+ * goes through that socket while a server runs, and opens the files itself otherwise.
+ */
+export type DatabaseRole = 'server' | 'cli';
+
+/** How long the CLI waits for a server that holds DATA_DIR to open its socket (it migrates first), and for another CLI command to finish. */
+const EMBEDDED_WAIT_MS = 30_000;
+
+/**
+ * PGlite's defaults are a PostgreSQL server's: 128 MB of shared buffers alone put the embedded
+ * service at 400 MB RSS. Measured with 1,000 users and 10,000 logins (README, "Memory of the
+ * embedded server"), 8 MB keep logins as fast (the files stay in the OS page cache) and the WASM
+ * heap at its 128 MB floor, of which about 20 MB are touched. A standalone backend checkpoints
+ * inline once WAL reaches max_wal_size, so 64 MB bounds the WAL on disk and the replay after a crash.
+ */
+const PGLITE_SETTINGS = ['shared_buffers=8MB', 'maintenance_work_mem=16MB', 'max_wal_size=64MB', 'min_wal_size=32MB'];
+
+/** The longest one CLI statement may take through the server's socket; a seed batch of 1,000 users takes well under a second. */
+const SOCKET_QUERY_TIMEOUT_MS = 60_000;
+
+/** sun_path holds 108 bytes with its terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+export async function openDatabase(config: AppConfig, role: DatabaseRole): Promise<DatabaseConnection> {
+  if (config.DATABASE_URL) {
+    return openPostgres('postgresql', {
+      connectionString: config.DATABASE_URL,
+      max: config.DATABASE_POOL_SIZE,
+      // A stopped, unreachable or hung database must fail a request quickly, not hang it: no wait
+      // for a connection and no single statement outlives DATABASE_TIMEOUT_MS.
+      connectionTimeoutMillis: config.DATABASE_TIMEOUT_MS,
+      query_timeout: config.DATABASE_TIMEOUT_MS,
+    });
+  }
+  return role === 'server' ? openPglite(config, 'server') : openEmbeddedForCli(config);
 }
 
-function openPostgres(config: AppConfig): DatabaseConnection {
-  const pool = new pg.Pool({
-    connectionString: config.DATABASE_URL,
-    max: config.DATABASE_POOL_SIZE,
-    // A stopped, unreachable or hung database must fail a request quickly, not hang it: no wait
-    // for a connection and no single statement outlives DATABASE_TIMEOUT_MS.
-    connectionTimeoutMillis: config.DATABASE_TIMEOUT_MS,
-    query_timeout: config.DATABASE_TIMEOUT_MS,
-    idleTimeoutMillis: 30000,
-  });
+function openPostgres(kind: DatabaseConnection['kind'], options: pg.PoolConfig): DatabaseConnection {
+  const pool = new pg.Pool({ idleTimeoutMillis: 30000, ...options });
   // An idle client that loses its server emits 'error' on the pool; without a listener Node exits.
   pool.on('error', () => undefined);
   const sessionOf = (client: pg.Pool | pg.PoolClient): SqlSession => ({
@@ -59,7 +97,7 @@ function openPostgres(config: AppConfig): DatabaseConnection {
     },
   });
   return {
-    kind: 'postgresql',
+    kind,
     adapter: new PrismaPg(pool),
     ...sessionOf(pool),
     async exclusive(lockId, fn) {
@@ -91,15 +129,78 @@ function openPostgres(config: AppConfig): DatabaseConnection {
         client.release(broken);
       }
     },
-    listen: async (channel, onNotify) => listenOnPostgres(config, channel, onNotify),
+    listen: async (channel, onNotify) => listenOnPostgres(options, channel, onNotify),
     notify: async (channel) => void (await pool.query('SELECT pg_notify($1, $2)', [channel, ''])),
     close: () => pool.end(),
   };
 }
 
-function openPglite(dataDir: string): DatabaseConnection {
+/** The CLI beside a running server goes through the server's socket; with none running it opens the files itself. */
+async function openEmbeddedForCli(config: AppConfig): Promise<DatabaseConnection> {
+  const deadline = performance.now() + EMBEDDED_WAIT_MS;
+  for (;;) {
+    const owner = await liveOwnerOf(config.DATA_DIR);
+    if (owner?.role === 'server') {
+      if (owner.socket) return openThroughSocket(owner.socket, config);
+      if (performance.now() > deadline) throw new Error(`the sigauth server (pid ${owner.pid}) holding DATA_DIR ${config.DATA_DIR} has not opened its socket in ${EMBEDDED_WAIT_MS} ms`);
+      await sleep(100);
+      continue;
+    }
+    try {
+      return await openPglite(config, 'cli');
+    } catch (error) {
+      // A server took DATA_DIR between the look and the lock: go through its socket.
+      if (!(error instanceof DataDirBusyError && error.owner.role === 'server')) throw error;
+    }
+  }
+}
+
+function openThroughSocket(socket: string, config: AppConfig): DatabaseConnection {
+  // libpq's convention, which pg follows: the folder is the host, the port names the socket file.
+  const port = Number(/^\.s\.PGSQL\.(\d+)$/.exec(basename(socket))?.[1]);
+  return openPostgres('pglite', {
+    host: dirname(socket),
+    port,
+    user: 'postgres',
+    database: 'postgres',
+    max: 1,
+    connectionTimeoutMillis: config.DATABASE_TIMEOUT_MS,
+    query_timeout: SOCKET_QUERY_TIMEOUT_MS,
+  });
+}
+
+/**
+ * PGlite runs initdb in a second WASM instance whose memory it never frees (about 460 MB RSS for
+ * the life of the process, measured), so a fresh DATA_DIR is initialised by a short-lived child process.
+ */
+async function initializeDataDir(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const script = `require(${JSON.stringify(entry)}).PGlite.create(${JSON.stringify(dataDir)}).then((db) => db.close()).catch((e) => { console.error(e.message); process.exit(1); })`;
+  await promisify(execFile)(process.execPath, ['-e', script], { timeout: 120_000 });
+}
+
+/** The server's socket: in DATA_DIR, or in a private folder under the system's temporary one when that path is too long for a Unix socket. */
+function socketPathFor(dataDir: string): { path: string; folder?: string } {
+  const inDataDir = join(resolve(dataDir), '.s.PGSQL.5432');
+  if (Buffer.byteLength(inDataDir) <= MAX_SOCKET_PATH) return { path: inDataDir };
+  const folder = mkdtempSync(join(tmpdir(), 'sigauth-'));
+  return { path: join(folder, '.s.PGSQL.5432'), folder };
+}
+
+async function openPglite(config: AppConfig, role: DatabaseRole): Promise<DatabaseConnection> {
+  const dataDir = config.DATA_DIR;
   mkdirSync(dataDir, { recursive: true });
-  const db = new PGlite(dataDir);
+  const lock = await DataDirLock.acquire(dataDir, role, EMBEDDED_WAIT_MS);
+  let db: PGlite;
+  try {
+    await initializeDataDir(dataDir);
+    db = new PGlite(dataDir, { startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ['-c', setting])] });
+    await db.waitReady;
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const session: SqlSession = {
     async exec(sql) {
       await db.exec(sql);
@@ -108,13 +209,26 @@ function openPglite(dataDir: string): DatabaseConnection {
       return (await db.query<T>(sql, params)).rows;
     },
   };
+  let socketServer: PgliteSocketServer | undefined;
+  let socketFolder: string | undefined;
+  // Listeners for what the CLI's work notifies through the socket (PGlite itself tells only of its own queries').
+  const socketListeners = new Map<string, Set<() => void>>();
   return {
     kind: 'pglite',
     adapter: new PrismaPGlite(db),
     ...session,
-    // PGlite is one connection in one process: there is nobody to take turns with.
+    // Every client of the embedded database shares its one session (see PgliteSocketServer), and the
+    // server migrates before it opens the socket: there is nobody to take turns with.
     exclusive: (_lockId, fn) => fn(session),
-    listen: (channel, onNotify) => db.listen(channel, onNotify).then((unlisten) => unlisten),
+    async listen(channel, onNotify) {
+      const unlisten = await db.listen(channel, onNotify);
+      const listeners = socketListeners.get(channel) ?? new Set();
+      socketListeners.set(channel, listeners.add(onNotify));
+      return async () => {
+        listeners.delete(onNotify);
+        await unlisten();
+      };
+    },
     notify: async (channel) => void (await db.query('SELECT pg_notify($1, $2)', [channel, ''])),
     transaction: (fn) =>
       db.transaction((tx) =>
@@ -123,6 +237,27 @@ function openPglite(dataDir: string): DatabaseConnection {
           query: async <T extends object>(sql: string, params: unknown[] = []) => (await tx.query<T>(sql, params)).rows,
         }),
       ),
-    close: () => db.close(),
+    async serveLocalClients() {
+      const logger = new Logger('EmbeddedDatabase');
+      const { path, folder } = socketPathFor(dataDir);
+      socketFolder = folder;
+      socketServer = new PgliteSocketServer(db, {
+        path,
+        idleInTransactionMs: config.DATABASE_TIMEOUT_MS,
+        warn: (message) => logger.warn(message),
+        notified: (channel) => socketListeners.get(channel)?.forEach((onNotify) => onNotify()),
+      });
+      await socketServer.listen();
+      lock.publishSocket(path);
+    },
+    async close() {
+      try {
+        await socketServer?.close();
+        await db.close();
+      } finally {
+        if (socketFolder) rmSync(socketFolder, { recursive: true, force: true });
+        lock.release();
+      }
+    },
   };
 }

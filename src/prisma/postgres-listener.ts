@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
-import type { AppConfig } from '../config/app-config.js';
 
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
 const logger = new Logger('PostgresListener');
@@ -10,7 +9,7 @@ const logger = new Logger('PostgresListener');
  * connection is opened again, 250 ms doubling up to 10 s apart, and `onNotify` is called once
  * it is back, since what was sent while it was down is lost.
  */
-export async function listenOnPostgres(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_TIMEOUT_MS'>, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+export async function listenOnPostgres(connection: pg.ClientConfig, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
   if (!CHANNEL.test(channel)) throw new Error(`not a channel name: ${channel}`);
   let client: pg.Client | undefined;
   let closed = false;
@@ -18,7 +17,8 @@ export async function listenOnPostgres(config: Pick<AppConfig, 'DATABASE_URL' | 
   let timer: NodeJS.Timeout | undefined;
 
   const connect = async (first: boolean): Promise<void> => {
-    const next = new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: config.DATABASE_TIMEOUT_MS });
+    const { connectionString, host, port, user, database, password, ssl, connectionTimeoutMillis } = connection;
+    const next = new pg.Client({ connectionString, host, port, user, database, password, ssl, connectionTimeoutMillis });
     next.on('notification', (message) => {
       if (message.channel === channel) onNotify();
     });

@@ -82,6 +82,7 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   async signingKey(): Promise<SigningKey> {
+    this.subscribe();
     if (!this.current) await this.ensureActiveKey();
     return this.current!;
   }
@@ -96,10 +97,17 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
     return (await this.loaded(kid))?.publicKey;
   }
 
-  private async loaded(kid: string): Promise<LoadedKey | undefined> {
-    // The first verification subscribes this instance to key changes: a revocation made anywhere
-    // (another instance, the CLI) reaches it at once, not at the next periodic reload.
+  /**
+   * The first signature or verification subscribes this instance to key changes, so that a
+   * revocation made anywhere (another instance, the CLI) reaches it at once, not at the next
+   * periodic reload. The command line, which signs and verifies nothing, never listens.
+   */
+  private subscribe(): void {
     this.unsubscribe ??= this.repository.onChange(() => void this.reload().catch((e: Error) => this.logger.warn(`signing key reload failed: ${e.message}`)));
+  }
+
+  private async loaded(kid: string): Promise<LoadedKey | undefined> {
+    this.subscribe();
     const known = this.keys.get(kid);
     if (known) return known;
     if (performance.now() - this.lastReload < UNKNOWN_KID_RELOAD_MS) return undefined;

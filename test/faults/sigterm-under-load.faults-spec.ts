@@ -73,6 +73,8 @@ describe('SIGTERM under load', () => {
       LOG_LEVEL: 'info',
       // The burst waits on a table lock below, longer than the default pool wait of 4 s.
       DATABASE_TIMEOUT_MS: '30000',
+      // A graceful exit is what this test checks, not the deadline that would cut a slow one short.
+      SHUTDOWN_TIMEOUT_MS: '60000',
     });
   });
 

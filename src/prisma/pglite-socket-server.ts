@@ -1,0 +1,278 @@
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { PGlite } from '@electric-sql/pglite';
+
+const byte = (c: string): number => c.charCodeAt(0);
+
+/**
+ * Frontend messages forwarded after start-up: simple and extended queries. Anything else (COPY,
+ * function calls, replication) is refused, because a protocol error in single-user PostgreSQL is
+ * FATAL and would end the one backend that the server itself runs on.
+ */
+const FORWARDED = new Set(['Q', 'P', 'B', 'D', 'E', 'S', 'H', 'C'].map(byte));
+const TERMINATE = byte('X');
+const READY_FOR_QUERY = byte('Z');
+const NOTIFICATION = byte('A');
+/** Messages after which the backend reports ReadyForQuery: the ends of a unit of work (0 stands for the startup packet). */
+const UNIT_ENDS = new Set([0, byte('S'), byte('Q')]);
+const PROTOCOL_3 = 196608;
+const SSL_REQUEST = 80877103;
+const GSSENC_REQUEST = 80877104;
+const MAX_STARTUP_BYTES = 10_000;
+const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+function message(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = byte(type);
+  head.writeInt32BE(4 + body.length, 1);
+  return Buffer.concat([head, body]);
+}
+
+const query = (sql: string): Buffer => message('Q', Buffer.from(`${sql}\0`));
+const SYNC = message('S', Buffer.alloc(0));
+
+/**
+ * Every client starts the same session, whatever it asked for: a database or user that does not
+ * exist is FATAL in single-user mode, and would end the server's database with the client.
+ */
+const STARTUP = (() => {
+  const params = Buffer.from('user\0postgres\0database\0postgres\0client_encoding\0UTF8\0\0');
+  const head = Buffer.alloc(8);
+  head.writeInt32BE(8 + params.length, 0);
+  head.writeInt32BE(PROTOCOL_3, 4);
+  return Buffer.concat([head, params]);
+})();
+
+function fatal(text: string): Buffer {
+  return message('E', Buffer.from(`SFATAL\0VFATAL\0C08P01\0M${text}\0\0`));
+}
+
+/** The transaction status of the last ReadyForQuery in a backend's output ('I' idle, 'T' in a transaction, 'E' failed one). */
+function lastStatus(output: Buffer): string | undefined {
+  let status: string | undefined;
+  for (let at = 0; at + 5 <= output.length; ) {
+    const length = output.readInt32BE(at + 1);
+    if (length < 4) break;
+    if (output[at] === READY_FOR_QUERY) status = String.fromCharCode(output[at + 5]!);
+    at += 1 + length;
+  }
+  return status;
+}
+
+/**
+ * The channels of the NotificationResponses in a backend's output. PGlite has one backend, so a
+ * client's NOTIFY reaches the server's own LISTEN in the output of the client's unit of work,
+ * where PGlite's in-process listeners never see it.
+ */
+function notifiedChannels(output: Buffer): string[] {
+  const channels: string[] = [];
+  for (let at = 0; at + 5 <= output.length; ) {
+    const length = output.readInt32BE(at + 1);
+    if (length < 4) break;
+    if (output[at] === NOTIFICATION) {
+      const start = at + 9;
+      const end = output.indexOf(0, start);
+      if (end > start && end < at + 1 + length) channels.push(output.toString('utf8', start, end));
+    }
+    at += 1 + length;
+  }
+  return channels;
+}
+
+export interface PgliteSocketServerOptions {
+  /** The Unix socket to listen on. */
+  path: string;
+  /** A client that keeps the database in the middle of its work and says nothing for this long is disconnected. */
+  idleInTransactionMs: number;
+  /** Called with one line when a client is disconnected for misbehaving. */
+  warn(message: string): void;
+  /** Called for each NOTIFY a client's work sent on a channel the server listens on. */
+  notified?(channel: string): void;
+}
+
+/**
+ * PGlite's wire protocol on a Unix socket, so that CLI processes reach the server's database
+ * instead of opening its files a second time.
+ *
+ * PGlite is one PostgreSQL backend: one session, shared by the server's own queries and every
+ * client. A client's unit of work (from its first message to the ReadyForQuery that finds the
+ * session idle, so a whole transaction) therefore runs under PGlite's transaction mutex, the one
+ * its own query(), exec() and transaction() take: the server's queries wait for the unit and never
+ * run inside a client's transaction or between its Parse and Sync; a client waits for the
+ * server's transactions likewise. @electric-sql/pglite-socket takes only the per-message query
+ * mutex, which lets the server's queries interleave with a client's (and pins PGlite to one exact
+ * version), hence this server. A client that disconnects, or stalls mid-unit for
+ * idleInTransactionMs, has its work rolled back and its session state discarded.
+ */
+export class PgliteSocketServer {
+  private server?: Server;
+  private readonly clients = new Set<Socket>();
+  private readonly endings = new Set<Promise<void>>();
+
+  constructor(
+    private readonly db: PGlite,
+    private readonly options: PgliteSocketServerOptions,
+  ) {}
+
+  async listen(): Promise<void> {
+    // We hold DATA_DIR's lock, so a socket file here is a dead server's.
+    rmSync(this.options.path, { force: true });
+    const server = createServer((socket) => this.serve(socket));
+    server.maxConnections = 16;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(this.options.path, 0o600);
+    this.server = server;
+  }
+
+  /** Stops listening, disconnects every client and waits until their work is rolled back. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    for (const client of this.clients) client.destroy();
+    await closed;
+    await Promise.all(this.endings);
+    rmSync(this.options.path, { force: true });
+  }
+
+  /** Takes the session: resolves with the function that gives it back. */
+  private takeSession(): Promise<() => void> {
+    return new Promise((granted) => {
+      void this.db._runExclusiveTransaction(() => new Promise<void>((giveBack) => granted(giveBack)));
+    });
+  }
+
+  private async run(bytes: Buffer): Promise<Buffer> {
+    const chunks: Uint8Array[] = [];
+    await this.db.runExclusive(() => this.db.execProtocolRawStream(new Uint8Array(bytes), { onRawData: (chunk) => void chunks.push(chunk.slice()) }));
+    const output = Buffer.concat(chunks);
+    if (this.options.notified) for (const channel of notifiedChannels(output)) this.options.notified(channel);
+    return output;
+  }
+
+  private serve(socket: Socket): void {
+    this.clients.add(socket);
+    let input: Buffer = Buffer.alloc(0);
+    let startedUp = false;
+    let ended = false;
+    let queued = 0;
+    let session: (() => void) | undefined;
+    let work: Promise<void> = Promise.resolve();
+    let idleTimer: NodeJS.Timeout | undefined;
+    let cleanedUp = false;
+    const cleanUp = (): Promise<void> => {
+      if (cleanedUp || !startedUp) return Promise.resolve();
+      cleanedUp = true;
+      return this.endSession(session);
+    };
+
+    const refuse = (reason: string): void => {
+      if (socket.writable) socket.end(fatal(reason));
+      socket.destroy();
+    };
+
+    const handle = async (bytes: Buffer, type: number): Promise<void> => {
+      queued--;
+      if (ended) return;
+      session ??= await this.takeSession();
+      if (ended) return;
+      const output = await this.run(bytes);
+      if (socket.writable) socket.write(output);
+      if (UNIT_ENDS.has(type) && lastStatus(output) === 'I') {
+        session();
+        session = undefined;
+      }
+      if (session && queued === 0) {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => {
+          this.options.warn(`a client of the embedded database kept it mid-transaction and silent for ${this.options.idleInTransactionMs} ms: disconnected, its work rolled back`);
+          socket.destroy();
+        }, this.options.idleInTransactionMs);
+      }
+    };
+
+    const enqueue = (bytes: Buffer, type: number): void => {
+      queued++;
+      work = work.then(() => handle(bytes, type)).catch((error: Error) => {
+        this.options.warn(`embedded database client failed: ${error.message}`);
+        socket.destroy();
+      });
+    };
+
+    const parse = (): void => {
+      while (!ended) {
+        if (!startedUp) {
+          if (input.length < 8) return;
+          const length = input.readInt32BE(0);
+          const code = input.readInt32BE(4);
+          if (length < 8 || length > MAX_STARTUP_BYTES) return refuse('invalid startup packet');
+          if (input.length < length) return;
+          input = input.subarray(length);
+          if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+            socket.write('N');
+            continue;
+          }
+          if (code !== PROTOCOL_3) return refuse('unsupported protocol or request');
+          startedUp = true;
+          enqueue(STARTUP, 0);
+          continue;
+        }
+        if (input.length < 5) return;
+        const type = input[0]!;
+        const length = input.readInt32BE(1);
+        if (type === TERMINATE) {
+          // Reset before the socket closes: a client that waits for the close finds the session clean.
+          ended = true;
+          work = work.then(cleanUp).then(() => void socket.end());
+          return;
+        }
+        if (!FORWARDED.has(type) || length < 4 || length > MAX_MESSAGE_BYTES) {
+          return refuse(`message type ${JSON.stringify(String.fromCharCode(type))} is not served by sigauth's embedded database socket`);
+        }
+        if (input.length < 1 + length) return;
+        const bytes = Buffer.from(input.subarray(0, 1 + length));
+        input = input.subarray(1 + length);
+        enqueue(bytes, type);
+      }
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      clearTimeout(idleTimer);
+      input = input.length === 0 ? chunk : Buffer.concat([input, chunk]);
+      parse();
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      ended = true;
+      clearTimeout(idleTimer);
+      this.clients.delete(socket);
+      const ending = work.then(cleanUp);
+      this.endings.add(ending);
+      void ending.finally(() => this.endings.delete(ending));
+    });
+  }
+
+  /**
+   * Rolls back whatever the client left open and resets the session (cursors, settings, prepared
+   * statements, advisory locks, temporary tables): DISCARD ALL but its UNLISTEN *, since the
+   * session is also the server's, and the server LISTENs on it (signing-key changes).
+   */
+  private async endSession(held: (() => void) | undefined): Promise<void> {
+    const giveBack = held ?? (await this.takeSession());
+    try {
+      // Sync ends an extended-protocol exchange cut off before its Sync; then the status tells whether a transaction is open.
+      if (lastStatus(await this.run(SYNC)) !== 'I') await this.run(query('ROLLBACK'));
+      await this.run(query('CLOSE ALL; RESET ALL; DEALLOCATE ALL; SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES'));
+    } catch (error) {
+      this.options.warn(`could not reset the embedded database after a client left: ${(error as Error).message}`);
+    } finally {
+      giveBack();
+    }
+  }
+}
