@@ -3,6 +3,8 @@ import tseslint from 'typescript-eslint';
 
 /** The API adapters (DESIGN section 1): each an island over the session core. */
 const ADAPTERS = ['fib', 'wallet', 'service-account'];
+/** Only src/chain talks to the Ethereum node (DESIGN section 1): nothing else makes a viem transport or client. */
+const NODE_CLIENT = { name: 'viem', importNames: ['createPublicClient', 'createWalletClient', 'createClient', 'http', 'webSocket', 'fallback', 'custom'], message: 'Only src/chain talks to the Ethereum node: use ChainClient or ContractSignatures.' };
 const NO_ADAPTERS = { group: ['**/apis/**', '**/apis'], message: 'Only the composition root (app.module.ts, app.factory.ts) imports an API adapter: move the shared piece down into sessions, http or common.' };
 
 export default tseslint.config(
@@ -20,6 +22,11 @@ export default tseslint.config(
     // Arrows point one way: adapters -> core -> repositories. Nothing below the adapters imports one.
     files: ['src/**/*.ts'],
     ignores: ['src/apis/**', 'src/app.module.ts', 'src/app.factory.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_ADAPTERS], paths: [NODE_CLIENT] }] },
+  },
+  {
+    // The chain module is the node's client.
+    files: ['src/chain/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [NO_ADAPTERS] }] },
   },
   ...ADAPTERS.map((adapter) => ({
@@ -28,14 +35,17 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ADAPTERS.filter((other) => other !== adapter).map((other) => ({ group: [`**/apis/${other}/**`, `../${other}/**`, `../../${other}/**`], message: `The ${adapter} adapter may not import the ${other} adapter.` })) },
+        {
+          patterns: ADAPTERS.filter((other) => other !== adapter).map((other) => ({ group: [`**/apis/${other}/**`, `../${other}/**`, `../../${other}/**`], message: `The ${adapter} adapter may not import the ${other} adapter.` })),
+          paths: [NODE_CLIENT],
+        },
       ],
     },
   })),
   {
     // The limiter raises its own errors and knows no API, no login and no session.
     files: ['src/rate-limit/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [NO_ADAPTERS, { group: ['**/auth/**', '**/auth', '**/sessions/**'], message: 'rate-limit imports neither the login code nor the session core.' }] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [NO_ADAPTERS, { group: ['**/auth/**', '**/auth', '**/sessions/**'], message: 'rate-limit imports neither the login code nor the session core.' }], paths: [NODE_CLIENT] }] },
   },
   {
     // Configuration loading, tests, benchmarks and scripts may read the environment.

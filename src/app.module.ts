@@ -4,6 +4,7 @@ import { FibModule } from './apis/fib/fib.module.js';
 import { ServiceAccountModule } from './apis/service-account/service-account.module.js';
 import { WalletModule } from './apis/wallet/wallet.module.js';
 import { AuditModule } from './audit/audit.module.js';
+import { FactoryFollowerModule } from './chain/factory-follower.module.js';
 import { ClockModule } from './common/clock.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -34,6 +35,7 @@ export class AppModule {
         ServiceAccountModule,
         AdminModule,
         HealthModule,
+        FactoryFollowerModule,
       ],
     };
   }

@@ -15,8 +15,10 @@ const STATUS_TABLES: Record<string, number[]> = {
   'GET /.well-known/jwks.json': [200, 500],
   'POST /auth/api/v1/token/introspect': [200, 401, 403, 413, 422, 500],
   // Ethereum wallet API (section 5)
-  'POST /api/auth/login': [200, 401, 404, 413, 422, 429, 500],
+  'POST /api/auth/login': [200, 401, 404, 413, 422, 429, 500, 503],
   'POST /api/auth/refresh': [200, 401, 413, 422, 429, 500],
+  'POST /api/auth/siwe/nonce': [200, 413, 429, 500],
+  'POST /api/auth/siwe/login': [200, 401, 404, 413, 422, 429, 500, 503],
   // Service-account API (section 6)
   'POST /v1/users/authorize': [200, 400, 401, 413, 429, 500],
   'POST /v1/users/refresh_jwt': [200, 400, 401, 413, 429, 500],

@@ -155,7 +155,7 @@ describe('migrations and the generated Prisma client', () => {
     });
 
     it('the migrations create exactly the tables of schema.prisma, and this file covers every model', async () => {
-      const covered = ['User', 'PublicKey', 'Wallet', 'SigningKey', 'Session', 'RefreshToken', 'WalletLoginReplay', 'AuditEvent', 'LoginChallenge'];
+      const covered = ['User', 'PublicKey', 'Wallet', 'SigningKey', 'Session', 'RefreshToken', 'WalletLoginReplay', 'AuditEvent', 'LoginChallenge', 'ChainCursor', 'ChainRegistration', 'SiweNonce'];
       expect(MODELS.map((m) => m.name).sort()).toEqual(covered.sort());
       const tables = await db.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
@@ -446,6 +446,60 @@ describe('migrations and the generated Prisma client', () => {
 
       await prisma.loginChallenge.delete({ where: { nonce: challenge.nonce } });
       await expect(prisma.loginChallenge.count()).resolves.toBe(0);
+    });
+
+    it('User without an email (registered by the Factory): many may have none; session_principals gives the account as subject', async () => {
+      const [a, b] = [await prisma.user.create({ data: { account: '0xAbC0000000000000000000000000000000000001', wallets: { create: { address: '0xabc0000000000000000000000000000000000001' } } } }), await prisma.user.create({ data: { account: 'b' } })];
+      expect(a.email).toBeNull();
+      expect(b.email).toBeNull();
+      await expect(db.query(`SELECT subject, email FROM session_principals WHERE user_id = $1`, [a.id])).resolves.toEqual([{ subject: '0xAbC0000000000000000000000000000000000001', email: null }]);
+      await prisma.user.deleteMany({ where: { id: { in: [a.id, b.id] } } });
+    });
+
+    it('ChainCursor: create, read by its compound key (bigint), move, delete; one per chain, Factory and event', async () => {
+      const key = { chainId: 31337n, factoryAddress: '0xe78a0f7e598cc8b0bb87894b0f60dd2a88d6a8ab', eventTopic: '0x' + 'ab'.repeat(32) };
+      const cursor = { ...key, blockNumber: 12n, blockHash: '0x' + '01'.repeat(32), updatedAt: at('2026-12-02T00:00:00.000Z') };
+      await expect(prisma.chainCursor.create({ data: cursor })).resolves.toEqual(cursor);
+      await expectPrismaError(prisma.chainCursor.create({ data: cursor }), 'P2002');
+      const where = { chainId_factoryAddress_eventTopic: key };
+      const moved = { blockNumber: 9_007_199_254_740_993n, blockHash: '0x' + '02'.repeat(32) };
+      await expect(prisma.chainCursor.update({ where, data: moved })).resolves.toMatchObject(moved);
+      await expect(prisma.chainCursor.findUniqueOrThrow({ where })).resolves.toMatchObject(moved);
+      await prisma.chainCursor.delete({ where });
+      await expect(prisma.chainCursor.count()).resolves.toBe(0);
+    });
+
+    it('ChainRegistration: create with and without a user, read, delete; one per (chain, transaction, log index)', async () => {
+      const row = {
+        chainId: 1n,
+        transactionHash: '0x' + '0c'.repeat(32),
+        logIndex: 3,
+        factoryAddress: '0xe78a0f7e598cc8b0bb87894b0f60dd2a88d6a8ab',
+        blockNumber: 19_000_000n,
+        blockHash: '0x' + '0d'.repeat(32),
+        ownerAddress: WALLET,
+        contractAddress: '0xcc5f0a600fd9dc5dd8964581607e5cc0d22c5a78',
+        userId: randomUUID(),
+        registeredAt: at('2026-12-02T00:00:00.123Z'),
+      };
+      await expect(prisma.chainRegistration.create({ data: row })).resolves.toEqual(row);
+      await expectPrismaError(prisma.chainRegistration.create({ data: row }), 'P2002');
+      const other = await prisma.chainRegistration.create({ data: { ...row, logIndex: 4, userId: null, registeredAt: undefined } });
+      expect(other).toMatchObject({ logIndex: 4, userId: null, registeredAt: expect.any(Date) });
+      await expect(prisma.chainRegistration.findMany({ where: { ownerAddress: WALLET }, orderBy: { logIndex: 'asc' }, select: { logIndex: true } })).resolves.toEqual([{ logIndex: 3 }, { logIndex: 4 }]);
+      await expect(prisma.chainRegistration.deleteMany({ where: { transactionHash: row.transactionHash } })).resolves.toEqual({ count: 2 });
+    });
+
+    it('SiweNonce: create, read, mark used once, delete', async () => {
+      const nonce = { nonce: '9f1c2a9e5d4b4c1e9a7f2b8d6e0c4a11', expiresAt: at('2026-12-02T00:05:00.000Z'), usedAt: null };
+      await expect(prisma.siweNonce.create({ data: { nonce: nonce.nonce, expiresAt: nonce.expiresAt } })).resolves.toEqual(nonce);
+      await expectPrismaError(prisma.siweNonce.create({ data: nonce }), 'P2002');
+      const usedAt = at('2026-12-02T00:01:00.000Z');
+      await expect(prisma.siweNonce.updateMany({ where: { nonce: nonce.nonce, usedAt: null }, data: { usedAt } })).resolves.toEqual({ count: 1 });
+      await expect(prisma.siweNonce.updateMany({ where: { nonce: nonce.nonce, usedAt: null }, data: { usedAt } })).resolves.toEqual({ count: 0 });
+      await expect(prisma.siweNonce.findUniqueOrThrow({ where: { nonce: nonce.nonce } })).resolves.toEqual({ ...nonce, usedAt });
+      await prisma.siweNonce.delete({ where: { nonce: nonce.nonce } });
+      await expect(prisma.siweNonce.count()).resolves.toBe(0);
     });
 
     it('deleting a user cascades to its keys, wallets, sessions and their refresh tokens', async () => {

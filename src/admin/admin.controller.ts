@@ -110,8 +110,7 @@ export class AdminController {
   @ApiEnvelopeOk('User disabled.', { ...USER_EXAMPLE, status: 'DISABLED', sessionsEnded: 2 })
   @ApiEnvelopeCommonErrors({ body: true })
   async disable(@Req() request: AuthenticatedRequest, @Param('id') id: string): Promise<Envelope<UserRecord & { sessionsEnded: number }>> {
-    const user = await this.users.getById(id);
-    return ok('User disabled.', await this.accounts.disableUser(user.email, request.principal.sub));
+    return ok('User disabled.', await this.accounts.disableUser({ id }, request.principal.sub));
   }
 
   @Post('users/:id/enable')
@@ -121,8 +120,7 @@ export class AdminController {
   @ApiEnvelopeOk('User enabled.', USER_EXAMPLE)
   @ApiEnvelopeCommonErrors({ body: true })
   async enable(@Req() request: AuthenticatedRequest, @Param('id') id: string): Promise<Envelope<UserRecord>> {
-    const user = await this.users.getById(id);
-    return ok('User enabled.', await this.accounts.enableUser(user.email, request.principal.sub));
+    return ok('User enabled.', await this.accounts.enableUser({ id }, request.principal.sub));
   }
 
   @Put('users/:id/password')
@@ -132,8 +130,7 @@ export class AdminController {
   @ApiEnvelopeError(422, 'ArgumentNotValid', 'password must be 1 to 1024 characters', 'missing, extra or mistyped fields; an empty or overlong password, a malformed expiry')
   @ApiEnvelopeCommonErrors({ body: true })
   async setPassword(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Body() body: SetPasswordDto): Promise<Envelope<UserRecord & { sessionsEnded: number }>> {
-    const user = await this.users.getById(id);
-    return ok('Password set.', await this.accounts.setPassword(user.email, body.password, body.passwordExpiresAt, request.principal.sub));
+    return ok('Password set.', await this.accounts.setPassword({ id }, body.password, body.passwordExpiresAt, request.principal.sub));
   }
 
   @Post('users/:id/keys')
@@ -146,8 +143,7 @@ export class AdminController {
   @ApiEnvelopeError(422, ...INVALID_PUBLIC_KEY)
   @ApiEnvelopeCommonErrors({ body: true })
   async addKey(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Body() body: AddPublicKeyDto): Promise<Envelope<PublicKeyCredential>> {
-    const user = await this.users.getById(id);
-    return created('Key added.', await this.accounts.addPublicKey(user.email, body.publicKeyHex, request.principal.sub));
+    return created('Key added.', await this.accounts.addPublicKey({ id }, body.publicKeyHex, request.principal.sub));
   }
 
   @Delete('users/:id/keys/:publicKeyHex')
@@ -157,8 +153,7 @@ export class AdminController {
   @ApiEnvelopeOk('Key revoked.', { ...KEY_EXAMPLE, revokedAt: EXAMPLE_TIME, sessionsEnded: 1 })
   @ApiEnvelopeError(404, 'CredentialNotFound', 'the user holds no active key with this value', 'the user holds no active key with this value')
   async revokeKey(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Param('publicKeyHex') key: string): Promise<Envelope<PublicKeyCredential & { sessionsEnded: number }>> {
-    const user = await this.users.getById(id);
-    return ok('Key revoked.', await this.accounts.revokePublicKey(user.email, key, request.principal.sub));
+    return ok('Key revoked.', await this.accounts.revokePublicKey({ id }, key, request.principal.sub));
   }
 
   @Post('users/:id/wallets')
@@ -170,8 +165,7 @@ export class AdminController {
   @ApiEnvelopeError(422, 'ArgumentNotValid', 'wallet must be a 0x-prefixed 20-byte hex address with a valid EIP-55 checksum', 'missing, extra or mistyped fields, or a malformed address')
   @ApiEnvelopeCommonErrors({ body: true })
   async addWallet(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Body() body: AddWalletDto): Promise<Envelope<WalletCredential>> {
-    const user = await this.users.getById(id);
-    return created('Wallet added.', await this.accounts.addWallet(user.email, body.address, request.principal.sub));
+    return created('Wallet added.', await this.accounts.addWallet({ id }, body.address, request.principal.sub));
   }
 
   @Delete('users/:id/wallets/:address')
@@ -181,8 +175,7 @@ export class AdminController {
   @ApiEnvelopeOk('Wallet revoked.', { ...WALLET_EXAMPLE, revokedAt: EXAMPLE_TIME, sessionsEnded: 1 })
   @ApiEnvelopeError(404, 'CredentialNotFound', 'the user holds no active wallet with this address', 'the user holds no active wallet with this address')
   async revokeWallet(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Param('address') address: string): Promise<Envelope<WalletCredential & { sessionsEnded: number }>> {
-    const user = await this.users.getById(id);
-    return ok('Wallet revoked.', await this.accounts.revokeWallet(user.email, address, request.principal.sub));
+    return ok('Wallet revoked.', await this.accounts.revokeWallet({ id }, address, request.principal.sub));
   }
 
   @Get('users/:id/sessions')

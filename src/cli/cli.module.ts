@@ -4,6 +4,7 @@ import { ConfigModule } from '../config/config.module.js';
 import { HealthModule } from '../health/health.module.js';
 import { AdminModule } from '../admin/admin.module.js';
 import { AuditModule } from '../audit/audit.module.js';
+import { ChainModule } from '../chain/chain.module.js';
 import { ClockModule } from '../common/clock.module.js';
 import { PrismaModule } from '../prisma/prisma.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
@@ -13,6 +14,6 @@ import { UsersModule } from '../users/users.module.js';
 @Module({})
 export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: CliModule, imports: [ConfigModule.forRoot(config), ClockModule, PrismaModule.forRoot('cli'), AuditModule, HealthModule, UsersModule, SessionsModule, AdminModule] };
+    return { module: CliModule, imports: [ConfigModule.forRoot(config), ClockModule, PrismaModule.forRoot('cli'), AuditModule, HealthModule, UsersModule, SessionsModule, AdminModule, ChainModule] };
   }
 }

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { firstLine } from '../common/first-line.js';
 import { loginMessage } from '../common/login-message.js';
+import type { UserRef } from '../users/user.types.js';
 import { CliUsageError, parseCommandArgs, required } from './cli-args.js';
 import { generateKeyPair, signLoginMessage } from './client-keys.js';
 
@@ -11,15 +12,16 @@ const USAGE = `usage: sigauth <command>   (or: npm run cli -- <command>)
   sign --email E --private-key HEX [--nonce N]
   users add --email E --account A [--role R] [--public-key HEX]... [--wallet 0x...]... [--password-stdin] [--password-expires-at ISO]
   users list [--limit N] [--after ID]
-  users disable --email E
-  users enable --email E
+  users disable --email E | --id ID
+  users enable --email E | --id ID
   users set-password --email E --password-stdin [--password-expires-at ISO]
   keys add --email E --public-key HEX
   keys revoke --email E --public-key HEX
   signing-keys rotate
   signing-keys revoke --kid K
   db migrate
-  db seed [--file F]`;
+  db seed [--file F]
+  chain status`;
 
 /** Nest's own messages go to stderr, so stdout carries only the command's JSON. */
 const stderrLogger: LoggerService = {
@@ -80,14 +82,14 @@ const commands: Record<string, Handler> = {
     return (await context()).get(UsersService).list(limit, v.after);
   },
   'users disable': async (args, context) => {
-    const v = parseCommandArgs(args, { email: { type: 'string' } });
+    const v = parseCommandArgs(args, { email: { type: 'string' }, id: { type: 'string' } });
     const { AccountsService } = await import('../admin/accounts.service.js');
-    return (await context()).get(AccountsService).disableUser(required(v, 'email'), 'cli');
+    return (await context()).get(AccountsService).disableUser(userRef(v), 'cli');
   },
   'users enable': async (args, context) => {
-    const v = parseCommandArgs(args, { email: { type: 'string' } });
+    const v = parseCommandArgs(args, { email: { type: 'string' }, id: { type: 'string' } });
     const { AccountsService } = await import('../admin/accounts.service.js');
-    return (await context()).get(AccountsService).enableUser(required(v, 'email'), 'cli');
+    return (await context()).get(AccountsService).enableUser(userRef(v), 'cli');
   },
   'users set-password': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'password-expires-at': { type: 'string' } });
@@ -123,6 +125,11 @@ const commands: Record<string, Handler> = {
     const applied = await (await context()).get(MigrationRunner).migrate();
     return { applied };
   },
+  'chain status': async (args, context) => {
+    parseCommandArgs(args, {});
+    const { ChainStatusService } = await import('../chain/chain-status.service.js');
+    return (await context()).get(ChainStatusService).status();
+  },
   'db seed': async (args, context) => {
     const v = parseCommandArgs(args, { file: { type: 'string' } });
     const started = Date.now();
@@ -132,6 +139,12 @@ const commands: Record<string, Handler> = {
     return { ...result, ms: Date.now() - started };
   },
 };
+
+/** `--email E` or `--id ID`: a user the Factory registered has no email. */
+function userRef(v: { email?: string; id?: string }): UserRef {
+  if ((v.email === undefined) === (v.id === undefined)) throw new CliUsageError('give either --email or --id');
+  return v.id !== undefined ? { id: v.id } : v.email!;
+}
 
 export async function runCli(argv: string[]): Promise<number> {
   const name = [argv.slice(0, 2).join(' '), argv[0] ?? ''].find((n) => n in commands);

@@ -29,6 +29,12 @@ export class RequestError extends DomainError<RequestErrorCode> {
   readonly family = 'request';
 }
 
+/**
+ * A dependency the answer needs is down (the Ethereum node): nothing was proven or refused, so a
+ * login that meets one spends no failure budget.
+ */
+export abstract class UnavailableError<Code extends string = string> extends DomainError<Code> {}
+
 /** Readiness failures: the service runs but cannot serve (database down, migrations pending). */
 export class NotReadyError extends DomainError<'NOT_READY'> {
   readonly family = 'health';

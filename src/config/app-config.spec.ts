@@ -48,4 +48,57 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigValidationError);
     expect((error as Error).message).toContain(`${name}=`);
   });
+
+  describe('Ethereum (DESIGN section 5)', () => {
+    const refusal = (env: NodeJS.ProcessEnv): string => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigValidationError);
+        return (error as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    const FACTORY = { ETH_RPC_URL: 'http://127.0.0.1:8545', ETH_FACTORY_ADDRESS: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed' };
+
+    it('gives the documented defaults', () => {
+      expect(loadConfig({})).toMatchObject({
+        ETH_FACTORY_EVENT: 'WalletCreated(address indexed owner, address wallet)',
+        ETH_FACTORY_OWNER_ARG: 'owner',
+        ETH_FACTORY_CONTRACT_ARG: 'wallet',
+        ETH_CONFIRMATIONS: 12,
+        ETH_START_BLOCK: 0,
+        ETH_POLL_INTERVAL_MS: 4000,
+        ETH_CHAIN_ID: 1,
+        SIWE_DOMAINS: [],
+        SIWE_URIS: [],
+      });
+    });
+
+    it('lists domains and derives their https origins; SIWE_URIS overrides them', () => {
+      expect(loadConfig({ SIWE_DOMAINS: 'app.example.com, localhost:3000' })).toMatchObject({ SIWE_DOMAINS: ['app.example.com', 'localhost:3000'], SIWE_URIS: ['https://app.example.com', 'https://localhost:3000'] });
+      expect(loadConfig({ SIWE_DOMAINS: 'localhost:3000', SIWE_URIS: 'http://localhost:3000/' }).SIWE_URIS).toEqual(['http://localhost:3000']);
+    });
+
+    it('accepts an event with other argument names when they are named', () => {
+      expect(loadConfig({ ...FACTORY, ETH_FACTORY_EVENT: 'event Deployed(address indexed creator, address indexed account, uint256 salt)', ETH_FACTORY_OWNER_ARG: 'creator', ETH_FACTORY_CONTRACT_ARG: 'account' })).toMatchObject({ ETH_FACTORY_OWNER_ARG: 'creator' });
+    });
+
+    it.each([
+      [{ ETH_FACTORY_EVENT: 'WalletCreated(address indexed owner, address wallet' }, /^Invalid configuration: ETH_FACTORY_EVENT=.*not an event signature/],
+      [{ ETH_FACTORY_OWNER_ARG: 'creator' }, /ETH_FACTORY_OWNER_ARG="creator": ETH_FACTORY_EVENT has no argument of that name/],
+      [{ ETH_FACTORY_EVENT: 'WalletCreated(address indexed owner, uint256 wallet)' }, /ETH_FACTORY_CONTRACT_ARG="wallet": the argument is of type uint256, not address/],
+      [{ ETH_FACTORY_ADDRESS: FACTORY.ETH_FACTORY_ADDRESS }, /ETH_FACTORY_ADDRESS: following the Factory needs ETH_RPC_URL/],
+      [{ ...FACTORY, ETH_FACTORY_ADDRESS: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD' }, /ETH_FACTORY_ADDRESS=.*checksum/],
+      [{ ETH_FACTORY_ADDRESS: '0x123' }, /ETH_FACTORY_ADDRESS="0x123"/],
+      [{ ETH_RPC_URL: 'ws://127.0.0.1:8546' }, /ETH_RPC_URL="ws:/],
+      [{ ETH_CONFIRMATIONS: '-1' }, /ETH_CONFIRMATIONS=-1:/],
+      [{ ETH_CHAIN_ID: '0' }, /ETH_CHAIN_ID=0:/],
+      [{ ETH_POLL_INTERVAL_MS: 'soon' }, /ETH_POLL_INTERVAL_MS="soon"/],
+      [{ SIWE_DOMAINS: 'app.example.com,#fragment' }, /SIWE_DOMAINS: "#fragment" is not an RFC 3986 authority/],
+      [{ SIWE_URIS: 'ftp://files.example.com' }, /SIWE_URIS: "ftp:\/\/files.example.com" is not an http\(s\) origin/],
+    ])('refuses %p and names the variable', (env, message) => {
+      expect(refusal(env as NodeJS.ProcessEnv)).toMatch(message);
+    });
+  });
 });

@@ -1,4 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
+import { isAddress } from 'viem';
+import { isAuthority } from '../common/rfc3986.js';
+import { parseFactoryEvent } from './factory-event.js';
 import {
   IsBoolean,
   IsIn,
@@ -66,6 +69,10 @@ function IsTrustProxy(): PropertyDecorator {
 
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/** A comma-separated list; blanks around the commas are ignored. */
+const toList = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item !== '') : value;
 
 /**
  * Every environment variable sigauth reads, validated once at boot. Nothing else reads
@@ -183,6 +190,55 @@ export class AppConfig {
   /** Answer an unknown user like a bad signature (401 instead of 404), with the same work done. */
   @Transform(toBool) @IsBoolean()
   HIDE_USER_EXISTENCE = false;
+
+  // ---- Ethereum (DESIGN section 5) ----
+
+  /** A JSON-RPC endpoint: the Factory is followed through it, and contract wallets (ERC-1271) checked. */
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'ETH_RPC_URL must be an http:// or https:// URL' })
+  ETH_RPC_URL?: string;
+
+  /** The Factory contract whose creation events register users; needs ETH_RPC_URL. */
+  @Transform(emptyToUndefined) @IsOptional() @Matches(/^0x[0-9a-fA-F]{40}$/, { message: 'ETH_FACTORY_ADDRESS must be a 0x-prefixed 20-byte address' })
+  ETH_FACTORY_ADDRESS?: string;
+
+  @IsString() @MinLength(1)
+  ETH_FACTORY_EVENT = 'WalletCreated(address indexed owner, address wallet)';
+
+  @IsString() @MinLength(1)
+  ETH_FACTORY_OWNER_ARG = 'owner';
+
+  @IsString() @MinLength(1)
+  ETH_FACTORY_CONTRACT_ARG = 'wallet';
+
+  /** An event counts once its block has this many blocks after it. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10000)
+  ETH_CONFIRMATIONS = 12;
+
+  @Transform(toInt) @IsInt() @Min(0)
+  ETH_START_BLOCK = 0;
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(3600000)
+  ETH_POLL_INTERVAL_MS = 4000;
+
+  /** The chain the node must be on (checked against eth_chainId) and SIWE messages must name. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER)
+  ETH_CHAIN_ID = 1;
+
+  /** At most this many blocks per eth_getLogs request: providers cap the range they answer. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100000)
+  ETH_BLOCK_RANGE = 1000;
+
+  /** The longest wait for one JSON-RPC answer; a login that needs the node answers 503 after it. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60000)
+  ETH_RPC_TIMEOUT_MS = 5000;
+
+  /** Sign-In with Ethereum: the domains (RFC 3986 authorities) a message may be bound to; none means SIWE refuses every message. */
+  @Transform(toList) @IsString({ each: true })
+  SIWE_DOMAINS: string[] = [];
+
+  /** The origins a message's `uri` may have; unset, each of SIWE_DOMAINS over https. */
+  @Transform(toList) @IsOptional() @IsString({ each: true })
+  SIWE_URIS?: string[];
 }
 
 export class ConfigValidationError extends Error {
@@ -194,7 +250,7 @@ export class ConfigValidationError extends Error {
 
 /** Parses and validates the environment; throws a ConfigValidationError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'SIGNING_KEY_ENCRYPTION_KEY', 'REDIS_URL']);
+  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'SIGNING_KEY_ENCRYPTION_KEY', 'REDIS_URL', 'ETH_RPC_URL', 'ETH_FACTORY_ADDRESS', 'SIWE_URIS']);
   const raw: Record<string, unknown> = {};
   for (const key of known) {
     if (env[key] !== undefined) raw[key] = env[key];
@@ -206,5 +262,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       errors.map((e) => `${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`),
     );
   }
+  const problems = ethereumProblems(config);
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  config.SIWE_URIS = (config.SIWE_URIS ?? config.SIWE_DOMAINS.map((domain) => `https://${domain}`)).map((uri) => new URL(uri).origin);
   return config;
+}
+
+/** What one variable cannot tell alone: the Factory's event and its arguments, lists of domains and origins. */
+function ethereumProblems(config: AppConfig): string[] {
+  const problems: string[] = [];
+  if (config.ETH_FACTORY_ADDRESS !== undefined) {
+    if (!isAddress(config.ETH_FACTORY_ADDRESS, { strict: true })) problems.push(`ETH_FACTORY_ADDRESS=${JSON.stringify(config.ETH_FACTORY_ADDRESS)}: the EIP-55 checksum does not match`);
+    if (config.ETH_RPC_URL === undefined) problems.push('ETH_FACTORY_ADDRESS: following the Factory needs ETH_RPC_URL');
+  }
+  const event = parseFactoryEvent(config.ETH_FACTORY_EVENT, config.ETH_FACTORY_OWNER_ARG, config.ETH_FACTORY_CONTRACT_ARG);
+  if (typeof event === 'string') problems.push(event);
+  for (const domain of config.SIWE_DOMAINS) {
+    if (!isAuthority(domain)) problems.push(`SIWE_DOMAINS: ${JSON.stringify(domain)} is not an RFC 3986 authority (host[:port])`);
+  }
+  for (const uri of config.SIWE_URIS ?? []) {
+    let url: URL | undefined;
+    try {
+      url = new URL(uri);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) problems.push(`SIWE_URIS: ${JSON.stringify(uri)} is not an http(s) origin`);
+  }
+  return problems;
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Prometheus metrics of this process. With WORKERS > 1 each worker keeps its own registry, and a
@@ -47,6 +47,63 @@ export class MetricsService {
   readonly auditRepaired = new Counter({
     name: 'sigauth_audit_repaired_total',
     help: 'Audit strings made storable (a lone surrogate or NUL replaced) before they were written',
+    registers: [this.registry],
+  });
+
+  // ---- Following the Factory contract, and contract wallets (src/chain) ----
+
+  readonly chainLeader = new Gauge({
+    name: 'sigauth_chain_leader',
+    help: '1 while this instance holds the lock and follows the Factory, 0 otherwise',
+    registers: [this.registry],
+  });
+
+  readonly chainNodeUp = new Gauge({
+    name: 'sigauth_chain_node_up',
+    help: '1 when the last poll of the Ethereum node succeeded, 0 while following is stalled on it',
+    registers: [this.registry],
+  });
+
+  readonly chainPollFailures = new Counter({
+    name: 'sigauth_chain_poll_failures_total',
+    help: 'Polls of the Factory that failed, by cause (node or database)',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+
+  readonly chainHeadBlock = new Gauge({ name: 'sigauth_chain_head_block', help: "The node's latest block number, as last seen", registers: [this.registry] });
+
+  readonly chainCursorBlock = new Gauge({ name: 'sigauth_chain_cursor_block', help: 'The last block whose Factory events are applied', registers: [this.registry] });
+
+  readonly chainLagBlocks = new Gauge({
+    name: 'sigauth_chain_lag_blocks',
+    help: 'Blocks between the head and the cursor (at least ETH_CONFIRMATIONS once caught up)',
+    registers: [this.registry],
+  });
+
+  readonly chainLastProgress = new Gauge({
+    name: 'sigauth_chain_last_poll_success_timestamp_seconds',
+    help: 'When a poll of the Factory last succeeded (Unix seconds)',
+    registers: [this.registry],
+  });
+
+  readonly chainReorgs = new Counter({
+    name: 'sigauth_chain_reorgs_total',
+    help: 'Reorganisations deeper than ETH_CONFIRMATIONS: the stored cursor hash is no longer the canonical block',
+    registers: [this.registry],
+  });
+
+  readonly chainRegistrations = new Counter({
+    name: 'sigauth_chain_registrations_total',
+    help: 'Factory creation events applied, by what they did (user: a new user; wallet: a wallet added; none)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly contractSignatureChecks = new Counter({
+    name: 'sigauth_erc1271_checks_total',
+    help: 'ERC-1271 isValidSignature checks of contract wallets, by outcome (valid, invalid, unavailable)',
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
 

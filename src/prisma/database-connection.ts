@@ -21,6 +21,14 @@ export interface SqlSession {
   query<T extends object>(sql: string, params?: unknown[], name?: string): Promise<T[]>;
 }
 
+/** A PostgreSQL advisory lock held by a session of its own, for as long as that session lives. */
+export interface HeldLock {
+  /** Whether the session still answers (and so still holds the lock). */
+  alive(): Promise<boolean>;
+  /** Ends the session, which releases the lock. */
+  release(): Promise<void>;
+}
+
 /**
  * The physical database behind Prisma: a pg pool for DATABASE_URL, embedded PGlite otherwise.
  * Prisma runs on its adapter; the migration runner needs multi-statement SQL, which Prisma's
@@ -31,6 +39,12 @@ export interface DatabaseConnection extends SqlSession {
   readonly adapter: PrismaPg | PrismaPGlite;
   /** Runs fn on one session, holding a database-wide lock so concurrent instances take turns. */
   exclusive<T>(lockId: number, fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /**
+   * Takes advisory lock `lockId` on a connection of its own, outside the pool, and keeps it until
+   * released or until that connection dies (then the server frees it for another instance).
+   * Undefined when another session holds it. On PGlite, one process: always granted.
+   */
+  tryHoldLock(lockId: number): Promise<HeldLock | undefined>;
   /** Runs fn in one transaction on one session: committed when fn resolves, rolled back when it throws. */
   transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
   /**
@@ -86,6 +100,9 @@ export async function openDatabase(config: AppConfig, role: DatabaseRole): Promi
 
 function openPostgres(kind: DatabaseConnection['kind'], options: pg.PoolConfig): DatabaseConnection {
   const pool = new pg.Pool({ idleTimeoutMillis: 30000, ...options });
+  // A connection of its own, outside the pool, for what must outlive a query: a LISTEN, a held lock.
+  const { connectionString, host, port, user, database, password, ssl, connectionTimeoutMillis } = options;
+  const ownConnection: pg.ClientConfig = { connectionString, host, port, user, database, password, ssl, connectionTimeoutMillis };
   // An idle client that loses its server emits 'error' on the pool; without a listener Node exits.
   pool.on('error', () => undefined);
   const sessionOf = (client: pg.Pool | pg.PoolClient): SqlSession => ({
@@ -113,6 +130,36 @@ function openPostgres(kind: DatabaseConnection['kind'], options: pg.PoolConfig):
         client.release();
       }
     },
+    async tryHoldLock(lockId) {
+      const client = new pg.Client({ ...ownConnection, query_timeout: options.query_timeout, keepAlive: true });
+      let lost = false;
+      // A lock session that loses its server emits 'error'; without a listener Node exits.
+      client.on('error', () => (lost = true));
+      client.on('end', () => (lost = true));
+      try {
+        await client.connect();
+        const [row] = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [lockId])).rows;
+        if (row?.locked) {
+          return {
+            async alive() {
+              if (lost) return false;
+              try {
+                await client.query('SELECT 1');
+                return true;
+              } catch {
+                return false;
+              }
+            },
+            release: () => client.end().catch(() => undefined),
+          };
+        }
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+      }
+      await client.end().catch(() => undefined);
+      return undefined;
+    },
     async transaction(fn) {
       const client = await pool.connect();
       let broken = false;
@@ -129,7 +176,7 @@ function openPostgres(kind: DatabaseConnection['kind'], options: pg.PoolConfig):
         client.release(broken);
       }
     },
-    listen: async (channel, onNotify) => listenOnPostgres(options, channel, onNotify),
+    listen: async (channel, onNotify) => listenOnPostgres(ownConnection, channel, onNotify),
     notify: async (channel) => void (await pool.query('SELECT pg_notify($1, $2)', [channel, ''])),
     close: () => pool.end(),
   };
@@ -230,6 +277,7 @@ async function openPglite(config: AppConfig, role: DatabaseRole): Promise<Databa
       };
     },
     notify: async (channel) => void (await db.query('SELECT pg_notify($1, $2)', [channel, ''])),
+    tryHoldLock: async () => ({ alive: async () => true, release: async () => undefined }),
     transaction: (fn) =>
       db.transaction((tx) =>
         fn({

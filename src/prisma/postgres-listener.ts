@@ -17,8 +17,7 @@ export async function listenOnPostgres(connection: pg.ClientConfig, channel: str
   let timer: NodeJS.Timeout | undefined;
 
   const connect = async (first: boolean): Promise<void> => {
-    const { connectionString, host, port, user, database, password, ssl, connectionTimeoutMillis } = connection;
-    const next = new pg.Client({ connectionString, host, port, user, database, password, ssl, connectionTimeoutMillis });
+    const next = new pg.Client(connection);
     next.on('notification', (message) => {
       if (message.channel === channel) onNotify();
     });

@@ -168,7 +168,7 @@ WITH parent AS (
 ), child AS (
   INSERT INTO refresh_tokens (jti, session_id, parent_jti, issued_at, expires_at, access_jti, access_expires_at, kid, claims)
   SELECT $2, s.id, $1, to_timestamp($7), to_timestamp(LEAST($7 + $9, e.ends)), $3, to_timestamp(LEAST($7 + $8, e.ends)), $4,
-         jsonb_build_object('acc', p.account, 'sub', p.email, 'role', p.role)
+         jsonb_build_object('acc', p.account, 'sub', p.subject, 'role', p.role)
     FROM parent JOIN sessions s ON s.id = parent.session_id ${PRINCIPAL}
     CROSS JOIN LATERAL (SELECT ${SESSION_END('$10')} AS ends) e
   RETURNING jti, session_id, issued_at, expires_at, access_jti, access_expires_at, kid, claims
@@ -264,7 +264,7 @@ export class SessionRepository {
         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.client_id = $2 AND ${SESSION_END('$6')} > $4
           AND p.user_id = s.user_id AND p.credential_kind = s.credential_kind AND p.credential_id = s.credential_id
           AND (p.credential_expires_at IS NULL OR p.credential_expires_at > $3)
-        RETURNING s.*, p.account AS acc, p.email AS sub, p.role, LEAST($4 + $5, ${SESSION_END('$6')})::float8 AS access_exp`,
+        RETURNING s.*, p.account AS acc, p.subject AS sub, p.role, LEAST($4 + $5, ${SESSION_END('$6')})::float8 AS access_exp`,
       [sid, clientId, now, iat, ttlSeconds, maxAgeSeconds],
       'renew-access-only-session',
     );

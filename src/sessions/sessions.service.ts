@@ -10,6 +10,7 @@ import type { VerifiedLogin } from './login/verified-login.js';
 import { SessionRepository, type IssuedChild, type RotationOutcome, type SessionRecord } from './session.repository.js';
 import type { SigningKey } from './signing-keys.service.js';
 import { TokenError } from './token.errors.js';
+import { subjectOf } from '../users/user.types.js';
 import { LEGACY_CLIENT, TokenService } from './token.service.js';
 import type { AccessClaims, IssuedToken, RefreshClaims } from './token.types.js';
 
@@ -80,7 +81,7 @@ export class SessionsService {
       accessJti: randomUUID(),
       accessExp: Math.min(iat + policy.accessTtl, ends),
       kid: key.kid,
-      claims: { acc: login.principal.account, sub: login.principal.email, role: login.principal.role },
+      claims: { acc: login.principal.account, sub: subjectOf(login.principal), role: login.principal.role },
     });
     await this.persist(sid, login, policy.clientId, now, refresh.exp, refresh.jti);
     return pair;
@@ -93,7 +94,7 @@ export class SessionsService {
     const sid = randomUUID();
     const access = this.tokens.signAccess(await this.tokens.signingKey(), {
       acc: login.principal.account,
-      sub: login.principal.email,
+      sub: subjectOf(login.principal),
       role: login.principal.role,
       clientId,
       sid,
@@ -244,7 +245,7 @@ export class SessionsService {
       type: 'login.success',
       outcome: 'success',
       userId: login.principal.userId,
-      principal: login.principal.email,
+      principal: subjectOf(login.principal),
       sessionId: sid,
       details: { client: clientId, credential: login.credential.kind, credentialId: login.credential.id },
     });

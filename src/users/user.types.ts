@@ -19,7 +19,8 @@ export interface WalletCredential {
 
 export interface UserRecord {
   id: string;
-  email: string;
+  /** Null for a user the Factory contract registered: the account names them. */
+  email: string | null;
   account: string;
   role: Role;
   status: UserStatus;
@@ -56,10 +57,36 @@ export interface NewUser {
 /** Who a session belongs to, as its tokens carry it. */
 export interface SessionPrincipal {
   userId: string;
-  email: string;
+  email: string | null;
   account: string;
   role: Role;
 }
+
+/**
+ * What a principal's tokens carry as `sub` and the audit log as its principal: the email, or the
+ * account (the checksummed address) of a user the Factory registered without one.
+ */
+export function subjectOf(principal: { email: string | null; account: string }): string {
+  return principal.email ?? principal.account;
+}
+
+/** A creation the Factory contract reported: its creator and the contract, lower-case 0x addresses. */
+export interface FactoryWallets {
+  owner: string;
+  contract: string;
+}
+
+/** What registering a creation did: the user who holds both wallets now, and what was new. */
+export interface FactoryRegistration {
+  userId: string;
+  /** A new user (the creator held no wallet), rather than a wallet added to an existing one. */
+  userCreated: boolean;
+  /** False when the contract was already an active wallet of someone. */
+  contractAdded: boolean;
+}
+
+/** A user as a caller names one: by email (a string), or by id. */
+export type UserRef = string | { id: string };
 
 /** What a password login needs: the principal of an active user, the hash, its id and its expiry. */
 export interface PasswordLogin {

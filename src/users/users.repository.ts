@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client.js';
+import type { SqlSession } from '../prisma/database-connection.js';
 import { PrismaService } from '../prisma/prisma.service.js';
 import type {
   CredentialKind,
+  FactoryRegistration,
+  FactoryWallets,
   LoginCandidate,
   PasswordLogin,
   SessionPrincipal,
@@ -203,7 +206,7 @@ export class UsersRepository {
       where: { email: { in: emails }, passwordHash: { not: null } },
       select: { email: true, passwordHash: true, passwordId: true },
     });
-    return new Map(rows.map((r) => [r.email, { passwordHash: r.passwordHash!, passwordId: r.passwordId! }]));
+    return new Map(rows.map((r) => [r.email!, { passwordHash: r.passwordHash!, passwordId: r.passwordId! }]));
   }
 
   async addPublicKey(userId: string, publicKeyHex: string): Promise<PublicKeyCredential> {
@@ -251,6 +254,36 @@ export class UsersRepository {
         select: { id: true, address: true, createdAt: true, revokedAt: true },
       });
     });
+  }
+
+  /**
+   * Registers the creator of each Factory creation as a user holding both wallets, its own address
+   * and the contract's, inside `tx`: the transaction of the chain follower that moves its cursor
+   * past these blocks (src/chain/chain-cursor.repository.ts), so the registrations and the cursor
+   * commit together or not at all. A creator who already holds an active wallet gets the contract
+   * as one more; a contract someone already holds is left to them. A new user has no email, and
+   * the checksummed creator address as account (DESIGN section 5).
+   */
+  async registerFactoryWallets(tx: SqlSession, creations: (FactoryWallets & { account: string })[], now: Date): Promise<FactoryRegistration[]> {
+    const registered: FactoryRegistration[] = [];
+    for (const { owner, contract, account } of creations) {
+      const [holder] = await tx.query<{ user_id: string }>('SELECT user_id FROM wallets WHERE address = $1 AND revoked_at IS NULL', [owner]);
+      let userId = holder?.user_id;
+      if (userId === undefined) {
+        const [created] = await tx.query<{ id: string }>(
+          `INSERT INTO users (id, email, account, role, created_at, updated_at) VALUES (gen_random_uuid(), NULL, $1, 'ROLE_PEER', $2, $2) RETURNING id`,
+          [account, now],
+        );
+        userId = created!.id;
+        await tx.query('INSERT INTO wallets (id, user_id, address, created_at) VALUES (gen_random_uuid(), $1, $2, $3)', [userId, owner, now]);
+      }
+      const added = await tx.query(
+        'INSERT INTO wallets (id, user_id, address, created_at) VALUES (gen_random_uuid(), $1, $2, $3) ON CONFLICT (address) WHERE revoked_at IS NULL DO NOTHING RETURNING id',
+        [userId, contract, now],
+      );
+      registered.push({ userId, userCreated: holder === undefined, contractAdded: added.length === 1 });
+    }
+    return registered;
   }
 
   /**

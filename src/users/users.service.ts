@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { checkEd25519PublicKey, describePublicKeyProblem } from './ed25519-public-key.js';
 import { normalizeEmail } from './email.js';
-import { parseEthereumAddress } from './ethereum-address.js';
+import { parseEthereumAddress, toChecksumAddress } from './ethereum-address.js';
 import { PasswordHasher } from './password-hasher.js';
-import { ROLES, type CredentialKind, type LoginCandidate, type PasswordLogin, type SessionPrincipal, type PublicKeyCredential, type Role, type UserRecord, type UserWithCredentials, type WalletCredential } from './user.types.js';
+import type { SqlSession } from '../prisma/database-connection.js';
+import { ROLES, type CredentialKind, type FactoryRegistration, type FactoryWallets, type LoginCandidate, type PasswordLogin, type SessionPrincipal, type PublicKeyCredential, type Role, type UserRecord, type UserRef, type UserWithCredentials, type WalletCredential } from './user.types.js';
 import { UsersRepository, type SeedUser } from './users.repository.js';
 import { UserError } from './users.errors.js';
 
@@ -45,6 +46,11 @@ export class UsersService {
     return user;
   }
 
+  /** A user by email or by id (a user the Factory registered has only an id and an account). */
+  get(ref: UserRef): Promise<UserWithCredentials> {
+    return typeof ref === 'string' ? this.getByEmail(ref) : this.getById(ref.id);
+  }
+
   list(limit: number, after?: string): Promise<UserWithCredentials[]> {
     return this.users.list(limit, after);
   }
@@ -73,45 +79,54 @@ export class UsersService {
     return this.users.findPasswordLogin(by);
   }
 
+  /**
+   * Registers Factory creations inside the chain follower's transaction `tx` (see
+   * UsersRepository.registerFactoryWallets); addresses are validated and lower-cased here.
+   */
+  registerFactoryWallets(tx: SqlSession, creations: FactoryWallets[]): Promise<FactoryRegistration[]> {
+    const valid = creations.map(({ owner, contract }) => ({ owner: validWallet(owner), contract: validWallet(contract), account: toChecksumAddress(owner) }));
+    return this.users.registerFactoryWallets(tx, valid, new Date(this.clock.now()));
+  }
+
   findSessionPrincipal(userId: string, credentialKind: CredentialKind, credentialId: string | null): Promise<SessionPrincipal | undefined> {
     return this.users.findSessionPrincipal(userId, credentialKind, credentialId);
   }
 
-  async setStatus(email: string, status: 'ACTIVE' | 'DISABLED'): Promise<UserRecord> {
-    const user = await this.getByEmail(email);
+  async setStatus(ref: UserRef, status: 'ACTIVE' | 'DISABLED'): Promise<UserRecord> {
+    const user = await this.get(ref);
     return this.users.setStatus(user.id, status);
   }
 
-  async addPublicKey(email: string, publicKeyHex: string): Promise<PublicKeyCredential> {
-    const user = await this.getByEmail(email);
+  async addPublicKey(ref: UserRef, publicKeyHex: string): Promise<PublicKeyCredential> {
+    const user = await this.get(ref);
     return this.users.addPublicKey(user.id, validPublicKey(publicKeyHex));
   }
 
-  async revokePublicKey(email: string, publicKeyHex: string): Promise<PublicKeyCredential> {
-    const user = await this.getByEmail(email);
+  async revokePublicKey(ref: UserRef, publicKeyHex: string): Promise<PublicKeyCredential> {
+    const user = await this.get(ref);
     const key = await this.users.revokePublicKey(user.id, validPublicKey(publicKeyHex), new Date(this.clock.now()));
     if (!key) throw new UserError('CREDENTIAL_NOT_FOUND', 'the user holds no active key with this value');
     return key;
   }
 
-  async addWallet(email: string, address: string): Promise<WalletCredential> {
-    const user = await this.getByEmail(email);
+  async addWallet(ref: UserRef, address: string): Promise<WalletCredential> {
+    const user = await this.get(ref);
     return this.users.addWallet(user.id, validWallet(address));
   }
 
-  async revokeWallet(email: string, address: string): Promise<WalletCredential> {
-    const user = await this.getByEmail(email);
+  async revokeWallet(ref: UserRef, address: string): Promise<WalletCredential> {
+    const user = await this.get(ref);
     const wallet = await this.users.revokeWallet(user.id, validWallet(address), new Date(this.clock.now()));
     if (!wallet) throw new UserError('CREDENTIAL_NOT_FOUND', 'the user holds no active wallet with this address');
     return wallet;
   }
 
   /** A new password (Argon2id), under a new credential id; returns the id of the one it replaced, whose sessions end. */
-  async setPassword(email: string, password: string, passwordExpiresAt?: string | Date | null): Promise<{ user: UserRecord; replacedPasswordId: string | null }> {
-    const user = await this.getByEmail(email);
+  async setPassword(ref: UserRef, password: string, passwordExpiresAt?: string | Date | null): Promise<{ user: UserRecord; replacedPasswordId: string | null }> {
+    const user = await this.get(ref);
     const hash = await this.passwords.hash(validPassword(password));
     const changed = await this.users.setPassword(user.id, hash, parseExpiry(passwordExpiresAt), new Date(this.clock.now()));
-    if (!changed) throw new UserError('USER_NOT_FOUND', `no user with email ${email.trim()}`);
+    if (!changed) throw new UserError('USER_NOT_FOUND', `no user with id ${user.id}`);
     return changed;
   }
 

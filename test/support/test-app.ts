@@ -51,7 +51,13 @@ export interface TestApp {
 export async function startTestApp(env: Record<string, string | undefined>): Promise<TestApp> {
   // SIGAUTH_TEST_LOGS=debug (or any level) shows the service's logs while a test runs.
   const app = await createApp(testConfig({ ...env, ...(process.env.SIGAUTH_TEST_LOGS ? { LOG_LEVEL: process.env.SIGAUTH_TEST_LOGS } : {}) }));
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+  } catch (error) {
+    // A refused start leaves timers and pools behind unless the app is closed.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   const server = app.getHttpServer();
   return { app, http: () => request(server), close: () => app.close() };
 }

@@ -1,45 +1,43 @@
 import type { CommonApiError } from '../../http/envelope-status-table.js';
-import { statusTable } from '../../http/status-table.js';
+import { statusTable, type RowSpec } from '../../http/status-table.js';
 
 /**
  * The service-account API's status table (DESIGN section 6), in the Redis Enterprise error body
  * `{ error_code, message }`. Every failure to authenticate is one `unauthorized`, whatever its
  * cause, except an expired password, which the client must act on.
  */
+/** The Redis API answers most cases with one of a few codes. */
+const INVALID_SCHEMA: RowSpec = [400, 'invalid_schema'];
+const UNAUTHORIZED: RowSpec = [401, 'unauthorized'];
+/** A login refused for any reason but an expired password: the same body, so it tells nothing. */
+const REFUSED: RowSpec = [401, 'unauthorized', 'Unauthorized'];
+
 export const SERVICE_ACCOUNT_STATUS_TABLE = statusTable<CommonApiError>(
   {
     request: {
-      ARGUMENT_NOT_VALID: [400, 'invalid_schema'],
-      UNSUPPORTED_MEDIA_TYPE: [400, 'invalid_schema'],
+      ARGUMENT_NOT_VALID: INVALID_SCHEMA,
+      UNSUPPORTED_MEDIA_TYPE: INVALID_SCHEMA,
       PAYLOAD_TOO_LARGE: [413, 'payload_too_large'],
       HEADERS_TOO_LARGE: [431, 'request_header_fields_too_large'],
       ROUTE_NOT_FOUND: [404, 'not_found'],
-      UNAUTHENTICATED: [401, 'unauthorized'],
+      UNAUTHENTICATED: UNAUTHORIZED,
       FORBIDDEN: [403, 'forbidden'],
     },
-    authentication: {
-      PASSWORD_EXPIRED: [401, 'password_expired'],
-      INVALID_PROOF: [401, 'unauthorized', 'Unauthorized'],
-      UNKNOWN_PRINCIPAL: [401, 'unauthorized', 'Unauthorized'],
-    },
-    token: {
-      INVALID_TOKEN: [401, 'unauthorized'],
-      TOKEN_PAIR_MISMATCH: [401, 'unauthorized'],
-      MISSING_TOKEN: [401, 'unauthorized'],
-    },
+    authentication: { PASSWORD_EXPIRED: [401, 'password_expired'], INVALID_PROOF: REFUSED, UNKNOWN_PRINCIPAL: REFUSED },
+    token: { INVALID_TOKEN: UNAUTHORIZED, TOKEN_PAIR_MISMATCH: UNAUTHORIZED, MISSING_TOKEN: UNAUTHORIZED },
     user: {
-      USER_NOT_FOUND: [400, 'invalid_schema'],
-      CREDENTIAL_NOT_FOUND: [400, 'invalid_schema'],
-      SESSION_NOT_FOUND: [400, 'invalid_schema'],
-      EMAIL_TAKEN: [400, 'invalid_schema'],
-      CREDENTIAL_EXISTS: [400, 'invalid_schema'],
-      INVALID_PUBLIC_KEY: [400, 'invalid_schema'],
-      INVALID_EMAIL: [400, 'invalid_schema'],
-      INVALID_ACCOUNT: [400, 'invalid_schema'],
-      INVALID_ROLE: [400, 'invalid_schema'],
-      INVALID_WALLET: [400, 'invalid_schema'],
-      INVALID_PASSWORD: [400, 'invalid_schema'],
-      INVALID_SEED_FILE: [400, 'invalid_schema'],
+      USER_NOT_FOUND: INVALID_SCHEMA,
+      CREDENTIAL_NOT_FOUND: INVALID_SCHEMA,
+      SESSION_NOT_FOUND: INVALID_SCHEMA,
+      EMAIL_TAKEN: INVALID_SCHEMA,
+      CREDENTIAL_EXISTS: INVALID_SCHEMA,
+      INVALID_PUBLIC_KEY: INVALID_SCHEMA,
+      INVALID_EMAIL: INVALID_SCHEMA,
+      INVALID_ACCOUNT: INVALID_SCHEMA,
+      INVALID_ROLE: INVALID_SCHEMA,
+      INVALID_WALLET: INVALID_SCHEMA,
+      INVALID_PASSWORD: INVALID_SCHEMA,
+      INVALID_SEED_FILE: INVALID_SCHEMA,
     },
     'rate-limit': { TOO_MANY_REQUESTS: [429, 'too_many_requests'] },
     health: { NOT_READY: [503, 'service_unavailable'] },

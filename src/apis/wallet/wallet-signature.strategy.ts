@@ -9,9 +9,10 @@ import type { ProofVerifier } from '../../sessions/login/proof-verifier.js';
 import type { VerifiedLogin } from '../../sessions/login/verified-login.js';
 import { UsersService } from '../../users/users.service.js';
 import { WalletLoginDto } from './dto/wallet-login.dto.js';
-import { parseEthereumSignature, recoverPersonalSignAddress } from './ethereum-signature.js';
+import { parseEthereumSignature } from './ethereum-signature.js';
 import { WalletLoginError } from './wallet-login.errors.js';
 import { WalletLoginReplayRepository } from './wallet-login-replay.repository.js';
+import { WalletSignatures } from './wallet-signatures.js';
 
 /** How far a signed timestamp may be from the server's clock, either way. */
 export const WALLET_LOGIN_WINDOW_MS = 5 * 60 * 1000;
@@ -29,6 +30,7 @@ export class WalletSignatureStrategy implements ProofVerifier {
   constructor(
     private readonly users: UsersService,
     private readonly replays: WalletLoginReplayRepository,
+    private readonly signatures: WalletSignatures,
     private readonly rules: LoginRules,
     private readonly clock: Clock,
   ) {}
@@ -40,15 +42,13 @@ export class WalletSignatureStrategy implements ProofVerifier {
 
   async verify(request: FastifyRequest): Promise<VerifiedLogin> {
     const body = await validateBody(WalletLoginDto, request.body);
-    const signature = parseEthereumSignature(body.signature);
-    if (signature === 'MALFORMED') throw new RequestError('ARGUMENT_NOT_VALID', 'signature must be 0x and 65 bytes (or 64, EIP-2098) in hex');
+    if (parseEthereumSignature(body.signature) === 'MALFORMED') throw new RequestError('ARGUMENT_NOT_VALID', 'signature must be 0x and 65 bytes (or 64, EIP-2098) in hex');
     const now = this.clock.now();
     if (Math.abs(now - body.timestampInMs) > WALLET_LOGIN_WINDOW_MS) {
       throw new WalletLoginError('TIMESTAMP_OUT_OF_WINDOW', 'timestampInMs is more than 5 minutes from the server time');
     }
     const signer = body.signer.toLowerCase();
-    const recovered = signature === 'INVALID' ? undefined : recoverPersonalSignAddress(String(body.timestampInMs), signature);
-    if (recovered !== signer) throw new AuthenticationError('INVALID_PROOF', 'Signature is not valid.');
+    if (!(await this.signatures.verify(signer, String(body.timestampInMs), body.signature))) throw new AuthenticationError('INVALID_PROOF', 'Signature is not valid.');
     const candidate = await this.users.findWalletLoginCandidate(signer);
     if (!candidate) throw this.rules.unknownPrincipal('Signature is not valid.');
     // Keyed by (address, timestamp), not by signature bytes: every encoding of one signature is one use.

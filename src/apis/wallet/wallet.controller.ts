@@ -1,7 +1,7 @@
 import { Body, Controller, Inject, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ok, type Envelope } from '../../http/envelope.js';
-import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, LOGGED_IN, REFRESHED } from '../../http/openapi.js';
+import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, LOGGED_IN, REFRESHED } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
 import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
@@ -10,13 +10,7 @@ import { SESSION_POLICY, SessionsService, type SessionPolicy } from '../../sessi
 import { WalletLoginDto, WalletRefreshDto } from './dto/wallet-login.dto.js';
 import { WalletSignatureStrategy } from './wallet-signature.strategy.js';
 import { WALLET_STATUS_TABLE } from './wallet-status-table.js';
-
-const TOKENS_EXAMPLE: TokenPairBody = {
-  accessToken: EXAMPLE_ACCESS_TOKEN,
-  refreshToken: EXAMPLE_REFRESH_TOKEN,
-  accessExpiryAt: 1767226500000,
-  refreshExpiryAt: 1767312000000,
-};
+import { ApiContractWalletUnavailable, TOKENS_EXAMPLE } from './wallet.openapi.js';
 
 /** The Ethereum wallet API (DESIGN section 5): an adapter over the session core. */
 @ApiTags('Ethereum wallet')
@@ -33,6 +27,7 @@ export class WalletController {
     summary: 'Log in with an EIP-191 signature of a timestamp',
     description:
       'Sign the decimal string of `timestampInMs` with `personal_sign`. Accepted once per (address, timestamp), within 5 minutes of the server clock. ' +
+      'A contract wallet (ERC-1271) signs through its own `isValidSignature`, asked when ETH_RPC_URL is set. ' +
       'Access token 15 min, refresh token 24 h. With `HIDE_USER_EXISTENCE=true` the 404 becomes a 401 InvalidSignature.',
   })
   @ApiEnvelopeLogin(
@@ -40,6 +35,7 @@ export class WalletController {
     ApiEnvelopeError(401, 'TimestampOutOfWindow', 'timestampInMs is more than 5 minutes from the server time', 'the timestamp is more than 5 minutes from the server clock'),
     ApiEnvelopeError(401, 'SignatureReplayed', 'this signed timestamp has already been used', 'this (address, timestamp) has logged in before'),
     ApiEnvelopeError(422, 'ArgumentNotValid', 'signer must be a 0x-prefixed 20-byte hex address', 'body not a JSON object, missing, extra or mistyped fields, malformed address, timestamp or signature'),
+    ApiContractWalletUnavailable(),
   )
   async login(@Req() request: LoginRequest): Promise<Envelope<TokenPairBody>> {
     return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy)));

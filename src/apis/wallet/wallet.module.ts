@@ -3,18 +3,33 @@ import { LoginModule } from '../../sessions/login/login.module.js';
 import { AppConfig } from '../../config/app-config.js';
 import { SessionsModule } from '../../sessions/sessions.module.js';
 import { SESSION_POLICY, type SessionPolicy } from '../../sessions/sessions.service.js';
+import { ChainModule } from '../../chain/chain.module.js';
 import { UsersModule } from '../../users/users.module.js';
+import { SiweController } from './siwe.controller.js';
+import { SiweLoginStrategy } from './siwe-login.strategy.js';
+import { SiweNonceRepository, SiweNonces } from './siwe-nonces.js';
+import { SIWE_POLICY, siwePolicy, SiweVerifier } from './siwe-verifier.js';
+import { WalletSignatures } from './wallet-signatures.js';
 import { WalletLoginReplayRepository } from './wallet-login-replay.repository.js';
 import { WalletSignatureStrategy } from './wallet-signature.strategy.js';
 import { WalletController } from './wallet.controller.js';
 
-/** The Ethereum wallet API (DESIGN section 5): EIP-191 signatures of a timestamp. */
+/**
+ * The Ethereum wallet API (DESIGN section 5): EIP-191 signatures of a timestamp, and Sign-In with
+ * Ethereum (EIP-4361); either from an account or, through the chain, from a contract wallet.
+ */
 @Module({
-  imports: [UsersModule, SessionsModule, LoginModule],
-  controllers: [WalletController],
+  imports: [UsersModule, SessionsModule, LoginModule, ChainModule],
+  controllers: [WalletController, SiweController],
   providers: [
     WalletSignatureStrategy,
     WalletLoginReplayRepository,
+    WalletSignatures,
+    SiweLoginStrategy,
+    SiweVerifier,
+    SiweNonces,
+    SiweNonceRepository,
+    { provide: SIWE_POLICY, inject: [AppConfig], useFactory: siwePolicy },
     // Access 15 min, refresh 24 h by default (DESIGN section 5).
     { provide: SESSION_POLICY, inject: [AppConfig], useFactory: (c: AppConfig): SessionPolicy => ({ clientId: 'wallet', accessTtl: c.WALLET_ACCESS_TOKEN_TTL, refreshTtl: c.WALLET_REFRESH_TOKEN_TTL }) },
   ],

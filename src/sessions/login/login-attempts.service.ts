@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../../audit/audit.service.js';
-import { DomainError, RequestError } from '../../common/domain-error.js';
+import { DomainError, RequestError, UnavailableError } from '../../common/domain-error.js';
 import { RateLimitError } from '../../rate-limit/rate-limit.errors.js';
 import { RateLimiterService } from '../../rate-limit/rate-limiter.service.js';
 import { AuthenticationError } from '../authentication.errors.js';
@@ -50,9 +50,10 @@ export class LoginAttempts {
 
 /**
  * A proof that was checked and did not prove the claimed identity. A malformed request proved
- * nothing, and an expired password was the right one: neither spends the identity's budget.
+ * nothing, a dependency that was down (the Ethereum node) checked nothing, and an expired password
+ * was the right one: none of them spends the identity's budget.
  */
 function isRefusedProof(error: unknown): boolean {
-  if (!(error instanceof DomainError) || error instanceof RequestError || error instanceof RateLimitError) return false;
+  if (!(error instanceof DomainError) || error instanceof RequestError || error instanceof RateLimitError || error instanceof UnavailableError) return false;
   return !(error instanceof AuthenticationError && error.code === 'PASSWORD_EXPIRED');
 }

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { bytesToHex, encodeFunctionData, parseAbi, type Hex } from 'viem';
+import { MetricsService } from '../health/metrics.service.js';
+import { ChainClient } from './chain-client.js';
+
+const ERC1271_ABI = parseAbi(['function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)']);
+/** bytes4(keccak256("isValidSignature(bytes32,bytes)")): what a contract answers for a signature it accepts. */
+const MAGIC_VALUE = '0x1626ba7e';
+
+/**
+ * Smart-contract wallets (ERC-1271): a contract says itself whether a signature is its own. Asked
+ * only when ETH_RPC_URL is set; a node that cannot be asked is a ChainError, never an acceptance.
+ */
+@Injectable()
+export class ContractSignatures {
+  constructor(
+    private readonly chain: ChainClient,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** Whether contract wallets can be checked at all. */
+  get enabled(): boolean {
+    return this.chain.configured;
+  }
+
+  /**
+   * True when `address` has code and its `isValidSignature(hash, signature)` returns the magic
+   * value; false for an account without code, a revert or any other answer.
+   */
+  async isValidSignature(address: string, hash: Uint8Array, signature: string): Promise<boolean> {
+    try {
+      await this.chain.assertChain();
+      const to = address as Hex;
+      if ((await this.chain.code(to)) === '0x') return this.counted(false);
+      const data = encodeFunctionData({ abi: ERC1271_ABI, functionName: 'isValidSignature', args: [bytesToHex(hash), signature.toLowerCase() as Hex] });
+      const result = await this.chain.call(to, data);
+      return this.counted(!result.reverted && result.data.slice(0, 10).toLowerCase() === MAGIC_VALUE);
+    } catch (error) {
+      this.metrics.contractSignatureChecks.inc({ outcome: 'unavailable' });
+      throw error;
+    }
+  }
+
+  private counted(valid: boolean): boolean {
+    this.metrics.contractSignatureChecks.inc({ outcome: valid ? 'valid' : 'invalid' });
+    return valid;
+  }
+}
