@@ -6,6 +6,7 @@ import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
 import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
 import { tokenPairBody, type TokenPairBody } from '../../sessions/presented-token.js';
+import { DpopService } from '../../sessions/dpop/dpop.service.js';
 import { SESSION_POLICY, SessionsService, type SessionPolicy } from '../../sessions/sessions.service.js';
 import { SiweLoginDto } from './dto/siwe-login.dto.js';
 import { SiweLoginStrategy } from './siwe-login.strategy.js';
@@ -25,6 +26,7 @@ export class SiweController {
   constructor(
     private readonly sessions: SessionsService,
     private readonly nonces: SiweNonces,
+    private readonly dpop: DpopService,
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
@@ -53,6 +55,6 @@ export class SiweController {
     ApiContractWalletUnavailable(),
   )
   async login(@Req() request: LoginRequest): Promise<Envelope<TokenPairBody>> {
-    return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy)));
+    return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy, await this.dpop.proof(request))));
   }
 }

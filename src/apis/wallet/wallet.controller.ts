@@ -6,6 +6,8 @@ import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
 import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
 import { tokenPairBody, type TokenPairBody } from '../../sessions/presented-token.js';
+import type { FastifyRequest } from 'fastify';
+import { DpopService } from '../../sessions/dpop/dpop.service.js';
 import { SESSION_POLICY, SessionsService, type SessionPolicy } from '../../sessions/sessions.service.js';
 import { WalletLoginDto, WalletRefreshDto } from './dto/wallet-login.dto.js';
 import { WalletSignatureStrategy } from './wallet-signature.strategy.js';
@@ -19,6 +21,7 @@ import { ApiContractWalletUnavailable, TOKENS_EXAMPLE } from './wallet.openapi.j
 export class WalletController {
   constructor(
     private readonly sessions: SessionsService,
+    private readonly dpop: DpopService,
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
@@ -38,7 +41,7 @@ export class WalletController {
     ApiContractWalletUnavailable(),
   )
   async login(@Req() request: LoginRequest): Promise<Envelope<TokenPairBody>> {
-    return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy)));
+    return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy, await this.dpop.proof(request))));
   }
 
   @RateLimitedRoute(Post, 'refresh', 'refresh')
@@ -52,8 +55,9 @@ export class WalletController {
   @ApiEnvelopeError(401, 'InvalidToken', 'the access token was not issued with this refresh token', 'a token is invalid, expired (refresh), revoked, reused or of another API, or the two were not issued together')
   @ApiEnvelopeError(422, 'ArgumentNotValid', 'refreshToken must be a string', 'body not a JSON object, missing, extra or mistyped fields')
   @ApiEnvelopeCommonErrors({ body: true, rateLimited: true })
-  async refresh(@Body() body: WalletRefreshDto): Promise<Envelope<TokenPairBody>> {
-    const pair = await this.sessions.rotate({ kind: 'pair', refreshToken: body.refreshToken, accessToken: body.expiredAccessToken }, this.policy);
+  async refresh(@Body() body: WalletRefreshDto, @Req() request: FastifyRequest): Promise<Envelope<TokenPairBody>> {
+    const presented = { kind: 'pair', refreshToken: body.refreshToken, accessToken: body.expiredAccessToken } as const;
+    const pair = await this.sessions.rotate(presented, this.policy, await this.dpop.proof(request));
     return ok(REFRESHED, tokenPairBody(pair));
   }
 }
