@@ -2,7 +2,7 @@ import { applyDecorators, Body, Controller, HttpCode, Inject, Patch, Post, Req }
 import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ok, type Envelope } from '../../http/envelope.js';
-import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, LOGGED_IN, REFRESHED, SECURITY } from '../../http/openapi.js';
+import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, LOGGED_IN, REFRESHED, SECURITY } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
 import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
@@ -82,6 +82,7 @@ export class FibController {
     ApiEnvelopeError(422, 'SignatureDecodeError', 'signature must be exactly 128 hex digits', 'the signature is not 128 hex digits'),
     ApiEnvelopeError(422, 'InvalidPublicKey', 'public key must be exactly 64 hex digits', 'the key is not 64 hex digits, not a valid Ed25519 point, or of small order'),
   )
+  @ApiDpopProof("the session's tokens are bound to its key")
   async login(@Req() request: LoginRequest): Promise<Envelope<FibTokens>> {
     return ok(LOGGED_IN, fibTokens(await this.sessions.open(request.user, this.policy, await this.dpop.proof(request))));
   }
@@ -110,6 +111,7 @@ export class FibController {
   @ApiEnvelopeOk(REFRESHED, TOKENS_EXAMPLE, { description: 'A new token pair for the same session' })
   @ApiTokenHeader('refresh')
   @ApiEnvelopeCommonErrors({ body: true, rateLimited: true })
+  @ApiDpopProof('a bound session refreshes only with a proof by its key')
   async refresh(@Req() request: FastifyRequest): Promise<Envelope<FibTokens>> {
     const refreshToken = presentedToken(request.headers.authorization);
     const pair = await this.sessions.rotate({ kind: 'refresh', refreshToken }, this.policy, await this.dpop.proof(request));
@@ -125,6 +127,7 @@ export class FibController {
   @ApiEnvelopeOk('User has been logged out.', {}, { description: 'The session has ended' })
   @ApiTokenHeader('access')
   @ApiEnvelopeCommonErrors({ body: true })
+  @ApiDpopProof('a bound access token needs a proof by its key, with `ath`, and `Authorization: DPoP`')
   async logout(@Req() request: FastifyRequest): Promise<Envelope<Record<string, never>>> {
     const accessToken = presentedToken(request.headers.authorization);
     await this.sessions.logout(accessToken, await this.dpop.proof(request, accessToken));

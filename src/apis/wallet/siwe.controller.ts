@@ -1,7 +1,7 @@
 import { Controller, Inject, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ok, type Envelope } from '../../http/envelope.js';
-import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, LOGGED_IN } from '../../http/openapi.js';
+import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, LOGGED_IN } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
 import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
@@ -54,6 +54,7 @@ export class SiweController {
     ApiEnvelopeError(422, 'InvalidMessage', 'not an EIP-4361 message: the address is not EIP-55 checksummed', 'the message does not parse as EIP-4361'),
     ApiContractWalletUnavailable(),
   )
+  @ApiDpopProof("the session's tokens are bound to its key")
   async login(@Req() request: LoginRequest): Promise<Envelope<TokenPairBody>> {
     return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy, await this.dpop.proof(request))));
   }

@@ -1,5 +1,6 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiJsonResponse } from '../../http/openapi.js';
 import type { FastifyRequest } from 'fastify';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { AuthenticationError } from '../authentication.errors.js';
@@ -40,19 +41,19 @@ export class RevocationController {
   })
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ schema: formSchema({ token: { type: 'string' }, token_type_hint: { type: 'string', enum: ['access_token', 'refresh_token'] } }, ['token']) })
-  @ApiResponse({ status: 200, description: 'The token is revoked, or was not a live token of this service' })
+  @ApiJsonResponse(200, 'The token is revoked, or was not a live token of this service (the body is empty JSON; RFC 7009 clients ignore it)', {})
   @ApiOAuthError(400, 'unauthorized_client', 'the token was not issued to this client', 'the client authenticated, but the token belongs to another account')
   @ApiOAuthCommonErrors()
-  async revoke(@Req() request: FastifyRequest): Promise<string> {
+  async revoke(@Req() request: FastifyRequest): Promise<Record<string, never>> {
     const token = requiredFormParam(formBody(request), 'token');
     const client = this.clients.presented(request) ? await this.clients.authenticate(request, this.metadata.assertionAudiences('revocation')) : undefined;
     const session = await this.sessions.sessionOfToken(token);
-    if (!session || session.revokedAt) return '';
+    if (!session || session.revokedAt) return {};
     if (!PUBLIC_CLIENTS.has(session.clientId)) {
       if (!client) throw new AuthenticationError('INVALID_PROOF', 'a service account\'s token is revoked with that account\'s client authentication');
       if (client.principal.userId !== session.userId) throw new OAuthError('UNAUTHORIZED_CLIENT', 'the token was not issued to this client');
     }
     await this.sessions.end(session, 'revoked (RFC 7009)', client?.clientId ?? 'token holder');
-    return '';
+    return {};
   }
 }
