@@ -6,6 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
 import { REDIS_ERROR_SCHEMA } from './apis/service-account/service-account.openapi.js';
+import { OAUTH_ERROR_SCHEMA } from './sessions/oauth/oauth.openapi.js';
 import { RequestError } from './common/domain-error.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
 import { ENVELOPE_ERROR_SCHEMA, packageVersion, SECURITY, serveSwaggerUi } from './http/openapi.js';
@@ -21,7 +22,7 @@ const API_DESCRIPTION = [
   'Authentication by signature: Ed25519 email signatures (the FIB session API), Ethereum wallets (EIP-191) and service-account passwords, ',
   'answered with short-lived EdDSA JSON Web Tokens that any service can verify offline against `/.well-known/jwks.json`.',
   '\n\nThe FIB, Ethereum, admin and operations APIs answer in the envelope `{ status: { code, name, message }, data }`, `status.code` equal to the HTTP status; ',
-  'the service-account API answers errors as `{ error_code, message }`. Each operation lists its status table: one response per HTTP status, ',
+  'the service-account API answers errors as `{ error_code, message }`, the OAuth endpoints as `{ error, error_description }` (RFC 6749). Each operation lists its status table: one response per HTTP status, ',
   'one named example per `status.name` (or `error_code`). Credential endpoints answer 429 with `Retry-After` when a rate limit trips.',
 ].join('');
 
@@ -35,7 +36,7 @@ function serveOpenApi(app: NestFastifyApplication): void {
     .addBasicAuth({ type: 'http', scheme: 'basic', description: 'Authorization: Basic base64(email:password), the service-account login' }, SECURITY.basic)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'Authorization', description: 'The FIB style: Authorization: <token>, without a scheme' }, SECURITY.token)
     .build();
-  const schemas = { EnvelopeError: ENVELOPE_ERROR_SCHEMA, RedisError: REDIS_ERROR_SCHEMA };
+  const schemas = { EnvelopeError: ENVELOPE_ERROR_SCHEMA, RedisError: REDIS_ERROR_SCHEMA, OAuthError: OAUTH_ERROR_SCHEMA };
   const document = SwaggerModule.createDocument(app, { ...config, components: { ...config.components, schemas } });
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'], ui: false });
   serveSwaggerUi(app.getHttpAdapter().getInstance(), 'docs', 'docs-json', 'sigauth API');

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module.js';
 import { FibModule } from './apis/fib/fib.module.js';
+import { OAuthModule } from './apis/oauth/oauth.module.js';
 import { ServiceAccountModule } from './apis/service-account/service-account.module.js';
 import { WalletModule } from './apis/wallet/wallet.module.js';
 import { AuditModule } from './audit/audit.module.js';
@@ -12,6 +13,7 @@ import { HealthModule } from './health/health.module.js';
 import { HttpModule } from './http/http.module.js';
 import { PrismaModule } from './prisma/prisma.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { OAuthEndpointsModule } from './sessions/oauth/oauth-endpoints.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -30,9 +32,11 @@ export class AppModule {
         RateLimitModule,
         UsersModule,
         SessionsModule,
+        OAuthEndpointsModule,
         FibModule,
         WalletModule,
         ServiceAccountModule,
+        OAuthModule,
         AdminModule,
         HealthModule,
         FactoryFollowerModule,

@@ -1,6 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { generateKeyPair, SignJWT } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from 'jose';
+import { accessTokenHash } from '../src/consumer/dpop-proof.js';
+import { AppConfig } from '../src/config/app-config.js';
 import request from 'supertest';
 import { loadConsumerConfig, type ConsumerConfig } from '../examples/consumer/src/consumer-config.js';
 import { createConsumerApp } from '../examples/consumer/src/create-consumer-app.js';
@@ -27,6 +30,7 @@ interface Tokens {
 }
 
 interface Consumer {
+  url: string;
   get(path: string, accessToken?: string): request.Test;
   close(): Promise<void>;
 }
@@ -51,6 +55,7 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
     const app = await createConsumerApp({ sigauthUrl, issuer: 'sigauth', audience: 'sigauth', jwksCooldownSeconds: JWKS_COOLDOWN_SECONDS, ...config }, { logger: false });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const consumer: Consumer = {
+      url: urlOf(app),
       get: (path, accessToken) => {
         const req = request(urlOf(app)).get(path);
         return accessToken === undefined ? req : req.set('Authorization', `Bearer ${accessToken}`);
@@ -110,12 +115,12 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
   it('401 for a missing token, or one not sent as Bearer', async () => {
     const missing = await offline.get('/profile');
     expect(missing.status).toBe(401);
-    expect(missing.headers['www-authenticate']).toBe('Bearer');
-    expect(missing.body).toEqual(unauthorized('a bearer access token is required'));
+    expect(missing.headers['www-authenticate']).toBe('Bearer, DPoP algs="EdDSA Ed25519 ES256"');
+    expect(missing.body).toEqual(unauthorized('an access token is required (Authorization: Bearer, or DPoP for a bound token)'));
     // The FIB API's bare `Authorization: <token>` is sigauth's own convention, not a bearer credential.
     const bare = await offline.get('/profile').set('Authorization', (await login('peer')).accessToken);
     expect(bare.status).toBe(401);
-    expect(bare.body).toEqual(unauthorized('a bearer access token is required'));
+    expect(bare.body).toEqual(unauthorized('an access token is required (Authorization: Bearer, or DPoP for a bound token)'));
   });
 
   it('401 for a forged token: signed by another Ed25519 key under sigauth\'s kid, or with a tampered payload', async () => {
@@ -267,5 +272,70 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
     expect(res.body.jti).toBe(decodeJwtPart(after.accessToken, 1).jti);
     // The retired key stays published until its tokens have expired.
     expect((await offline.get('/profile', before.accessToken)).status).toBe(200);
+  });
+  describe('DPoP-bound tokens (RFC 9449)', () => {
+    type Keys = { publicKey: JoseKey; privateKey: JoseKey };
+    const proof = async (keys: Keys, htm: string, htu: string, claims: Record<string, unknown> = {}) =>
+      new SignJWT({ htm, htu, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ...claims })
+        .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(keys.publicKey) })
+        .sign(keys.privateKey);
+    /** A FIB login that proves the key: its tokens are bound to it. */
+    const boundLogin = async (keys: Keys): Promise<Tokens> => {
+      const { email, key } = users.peer;
+      const htu = `${sigauth.app.get(AppConfig).PUBLIC_URL}${BASE}/session`;
+      const res = await sigauth.http().post(`${BASE}/session`).set('DPoP', await proof(keys, 'POST', htu)).send({ email, signature: signEmail(key, email), authPublicKeyHex: key.publicKeyHex });
+      expect(res.status).toBe(200);
+      expect(res.body.data.tokenType).toBe('DPoP');
+      return res.body.data as Tokens;
+    };
+    const dpopGet = (path: string, accessToken: string, dpop?: string) => {
+      const req = request(offline.url).get(path).set('Authorization', `DPoP ${accessToken}`);
+      return dpop === undefined ? req : req.set('DPoP', dpop);
+    };
+
+    it('admits a bound token with a proof by its key for this method, URL and token; 401 without one', async () => {
+      const keys = await generateKeyPair('ES256');
+      const { accessToken } = await boundLogin(keys);
+      const ath = accessTokenHash(accessToken);
+      const ok = await dpopGet('/profile', accessToken, await proof(keys, 'GET', `${offline.url}/profile`, { ath }));
+      expect(ok.status).toBe(200);
+      expect(ok.body).toEqual(expect.objectContaining({ sub: users.peer.email, cnf: { jkt: expect.any(String) } }));
+
+      const asBearer = await offline.get('/profile', accessToken);
+      expect(asBearer.status).toBe(401);
+      expect(asBearer.headers['www-authenticate']).toBe('DPoP error="invalid_token", algs="EdDSA Ed25519 ES256"');
+      expect(asBearer.body).toEqual(unauthorized('the token is DPoP-bound: send Authorization: DPoP with a DPoP proof'));
+      const noProof = await dpopGet('/profile', accessToken);
+      expect(noProof.status).toBe(401);
+      expect(noProof.body).toEqual(unauthorized('the DPoP header must hold one proof JWT'));
+    });
+
+    it('refuses a replayed proof, a proof for another URL or method, without ath, or by another key', async () => {
+      const keys = await generateKeyPair('ES256');
+      const { accessToken } = await boundLogin(keys);
+      const ath = accessTokenHash(accessToken);
+      const once = await proof(keys, 'GET', `${offline.url}/profile`, { ath });
+      expect((await dpopGet('/profile', accessToken, once)).status).toBe(200);
+      const cases: [string, string][] = [
+        [once, 'the DPoP proof was already used'],
+        [await proof(keys, 'GET', `${offline.url}/admin`, { ath }), 'the DPoP proof is for another URL'],
+        [await proof(keys, 'POST', `${offline.url}/profile`, { ath }), 'the DPoP proof is for another method'],
+        [await proof(keys, 'GET', `${offline.url}/profile`), 'the DPoP proof is not for this access token (ath)'],
+        [await proof(await generateKeyPair('ES256'), 'GET', `${offline.url}/profile`, { ath }), 'the DPoP proof is not signed by the key the token is bound to'],
+      ];
+      for (const [dpop, message] of cases) {
+        const res = await dpopGet('/profile', accessToken, dpop);
+        expect(res.status).toBe(401);
+        expect(res.headers['www-authenticate']).toBe('DPoP error="invalid_dpop_proof", algs="EdDSA Ed25519 ES256"');
+        expect(res.body).toEqual(unauthorized(message));
+      }
+    });
+
+    it('refuses an unbound token sent with the DPoP scheme', async () => {
+      const { accessToken } = await login('peer');
+      const res = await dpopGet('/profile', accessToken, await proof(await generateKeyPair('ES256'), 'GET', `${offline.url}/profile`));
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual(unauthorized('the DPoP scheme is for DPoP-bound tokens; send this token as Bearer'));
+    });
   });
 });

@@ -14,6 +14,10 @@ const STATUS_TABLES: Record<string, number[]> = {
   // Tokens (section 4)
   'GET /.well-known/jwks.json': [200, 500],
   'POST /auth/api/v1/token/introspect': [200, 401, 403, 413, 422, 500],
+  'GET /.well-known/oauth-authorization-server': [200, 500],
+  'GET /.well-known/openid-configuration': [200, 500],
+  'POST /oauth/token': [200, 400, 401, 413, 429, 500],
+  'POST /oauth/revoke': [200, 400, 401, 413, 429, 500],
   // Ethereum wallet API (section 5)
   'POST /api/auth/login': [200, 401, 404, 413, 422, 429, 500, 503],
   'POST /api/auth/refresh': [200, 401, 413, 422, 429, 500],
@@ -77,6 +81,7 @@ function registeredRoutes(tree: string): string[] {
 /** The error body the exception filter renders for this route: `{ error_code, message }` on the service-account API, the envelope elsewhere. */
 function isErrorBody(route: string, status: number, name: string, value: unknown): boolean {
   const body = value as { error_code?: unknown; message?: unknown; status?: { code?: unknown; name?: unknown; message?: unknown }; data?: unknown };
+  if (route.includes(' /oauth/')) return Object.keys(body).length === 2 && (body as { error?: unknown }).error === name && typeof (body as { error_description?: unknown }).error_description === 'string';
   if (route.includes(' /v1/users/')) return Object.keys(body).length === 2 && body.error_code === name && typeof body.message === 'string';
   return Object.keys(body).length === 2 && body.status?.code === status && body.status.name === name && typeof body.status.message === 'string' && body.data === null;
 }
@@ -167,7 +172,7 @@ describe('OpenAPI', () => {
   it('names every row of a shared status, in the order of the status table', () => {
     const login = operations.get('POST /auth/api/v1/authentication-management/session')!;
     const names = (status: number): string[] => Object.keys(login.responses[status]!.content!['application/json']!.examples!);
-    expect(names(401)).toEqual(['InvalidSignature', 'ChallengeRequired', 'InvalidChallenge']);
+    expect(names(401)).toEqual(['InvalidSignature', 'ChallengeRequired', 'InvalidChallenge', 'InvalidDpopProof']);
     expect(names(404)).toEqual(['UserNotFound']);
     expect(names(422)).toEqual(['ArgumentNotValid', 'SignatureDecodeError', 'InvalidPublicKey']);
     expect(names(429)).toEqual(['TooManyRequests']);

@@ -155,7 +155,7 @@ describe('migrations and the generated Prisma client', () => {
     });
 
     it('the migrations create exactly the tables of schema.prisma, and this file covers every model', async () => {
-      const covered = ['User', 'PublicKey', 'Wallet', 'SigningKey', 'Session', 'RefreshToken', 'WalletLoginReplay', 'AuditEvent', 'LoginChallenge', 'ChainCursor', 'ChainRegistration', 'SiweNonce'];
+      const covered = ['User', 'PublicKey', 'Wallet', 'SigningKey', 'Session', 'RefreshToken', 'WalletLoginReplay', 'AuditEvent', 'LoginChallenge', 'ChainCursor', 'ChainRegistration', 'SiweNonce', 'OneTimeId'];
       expect(MODELS.map((m) => m.name).sort()).toEqual(covered.sort());
       const tables = await db.query<{ table_name: string }>(
         `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
@@ -316,6 +316,7 @@ describe('migrations and the generated Prisma client', () => {
         expiresAt,
         revokedAt: null,
         revokedReason: null,
+        dpopJkt: null,
       });
       expect(near(session.createdAt, started) && near(session.lastUsedAt, started)).toBe(true);
       const bare = await prisma.session.create({ data: { userId: user.id, clientId: 'service', credentialKind: CredentialKind.PASSWORD, expiresAt } });

@@ -7,6 +7,18 @@ describe('loadConfig', () => {
     expect(config.DATABASE_URL).toBeUndefined();
   });
 
+  it('defaults PUBLIC_URL to localhost on PORT and JWT_ISSUER to PUBLIC_URL; either may be set', () => {
+    expect(loadConfig({})).toMatchObject({ PUBLIC_URL: 'http://localhost:3000', JWT_ISSUER: 'http://localhost:3000', DPOP_PROOF_WINDOW_SECONDS: 60 });
+    expect(loadConfig({ PORT: '8080' })).toMatchObject({ PUBLIC_URL: 'http://localhost:8080', JWT_ISSUER: 'http://localhost:8080' });
+    expect(loadConfig({ PUBLIC_URL: 'https://auth.example.org/sigauth/' })).toMatchObject({ PUBLIC_URL: 'https://auth.example.org/sigauth', JWT_ISSUER: 'https://auth.example.org/sigauth' });
+    expect(loadConfig({ PUBLIC_URL: 'https://auth.example.org', JWT_ISSUER: 'sigauth' })).toMatchObject({ PUBLIC_URL: 'https://auth.example.org', JWT_ISSUER: 'sigauth' });
+  });
+
+  it.each(['auth.example.org', 'ftp://auth.example.org', 'https://auth.example.org/?x=1', 'https://user:pw@auth.example.org'])('refuses PUBLIC_URL=%s', (value) => {
+    expect(() => loadConfig({ PUBLIC_URL: value })).toThrow(ConfigValidationError);
+    expect(() => loadConfig({ PUBLIC_URL: value })).toThrow(/PUBLIC_URL=.*must be an http\(s\) URL without query, fragment or credentials/);
+  });
+
   it('parses numbers and booleans', () => {
     expect(loadConfig({ PORT: '8080', MIGRATE_ON_START: 'false', DATABASE_URL: 'postgresql://u@h/db' })).toMatchObject({
       PORT: 8080,

@@ -124,8 +124,21 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(60) @Max(31536000)
   WALLET_REFRESH_TOKEN_TTL = 86400;
 
-  @IsString() @MinLength(1)
-  JWT_ISSUER = 'sigauth';
+  /**
+   * The address clients reach sigauth at, scheme and authority (and a path prefix, if a proxy adds
+   * one): the discovery metadata's endpoints and the `htu` of DPoP proofs are read against it.
+   * Default http://localhost:<PORT>.
+   */
+  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  PUBLIC_URL!: string;
+
+  /** The `iss` of every token; defaults to PUBLIC_URL, as RFC 8414 discovery requires. */
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(1)
+  JWT_ISSUER!: string;
+
+  /** How old (or how far in the future) a DPoP proof's `iat` may be, in seconds; its `jti` is remembered this long. */
+  @Transform(toInt) @IsInt() @Min(5) @Max(3600)
+  DPOP_PROOF_WINDOW_SECONDS = 60;
 
   @IsString() @MinLength(1)
   JWT_AUDIENCE = 'sigauth';
@@ -250,7 +263,7 @@ export class ConfigValidationError extends Error {
 
 /** Parses and validates the environment; throws a ConfigValidationError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'SIGNING_KEY_ENCRYPTION_KEY', 'REDIS_URL', 'ETH_RPC_URL', 'ETH_FACTORY_ADDRESS', 'SIWE_URIS']);
+  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'SIGNING_KEY_ENCRYPTION_KEY', 'REDIS_URL', 'ETH_RPC_URL', 'ETH_FACTORY_ADDRESS', 'SIWE_URIS', 'PUBLIC_URL', 'JWT_ISSUER']);
   const raw: Record<string, unknown> = {};
   for (const key of known) {
     if (env[key] !== undefined) raw[key] = env[key];
@@ -262,10 +275,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       errors.map((e) => `${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`),
     );
   }
-  const problems = ethereumProblems(config);
+  const problems = [...ethereumProblems(config), ...publicUrlProblems(config)];
   if (problems.length > 0) throw new ConfigValidationError(problems);
+  config.PUBLIC_URL = (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
+  config.JWT_ISSUER ??= config.PUBLIC_URL;
   config.SIWE_URIS = (config.SIWE_URIS ?? config.SIWE_DOMAINS.map((domain) => `https://${domain}`)).map((uri) => new URL(uri).origin);
   return config;
+}
+
+/** PUBLIC_URL is an http(s) URL without query, fragment or credentials: endpoints are built by appending paths to it. */
+function publicUrlProblems(config: AppConfig): string[] {
+  if (config.PUBLIC_URL === undefined) return [];
+  let url: URL | undefined;
+  try {
+    url = new URL(config.PUBLIC_URL);
+  } catch {
+    url = undefined;
+  }
+  const valid = url && (url.protocol === 'https:' || url.protocol === 'http:') && !url.search && !url.hash && !url.username && !url.password;
+  return valid ? [] : [`PUBLIC_URL=${JSON.stringify(config.PUBLIC_URL)}: must be an http(s) URL without query, fragment or credentials`];
 }
 
 /** What one variable cannot tell alone: the Factory's event and its arguments, lists of domains and origins. */

@@ -11,4 +11,5 @@ export { CurrentPrincipal } from './current-principal.decorator.js';
 export { SIGAUTH_GUARD_OPTIONS } from './sigauth-guard.options.js';
 export type { SigauthGuardAsyncOptions, SigauthGuardOptions, SigauthIntrospectionOptions } from './sigauth-guard.options.js';
 export type { SigauthPrincipal, SigauthRequest, SigauthRole } from './sigauth-principal.js';
+export { verifyDpopProof, accessTokenHash, DpopProofError, DPOP_ALGORITHMS, type DpopRequest, type VerifiedDpopProof } from './dpop-proof.js';
 export { SigauthTokenRejectedError, SigauthUnavailableError, type SigauthRejectionReason } from './sigauth-token.errors.js';

@@ -133,8 +133,8 @@ describe('SigauthAuthGuard', () => {
       for (const header of [undefined, '', 'Bearer', 'Bearer ', `Basic ${Buffer.from('a:b').toString('base64')}`, await issuer.mint(), `JWT ${await issuer.mint()}`]) {
         const res = await get('/me', header);
         expect(res.status).toBe(401);
-        expect(res.headers.get('www-authenticate')).toBe('Bearer');
-        expect(res.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'a bearer access token is required' });
+        expect(res.headers.get('www-authenticate')).toBe('Bearer, DPoP algs="EdDSA Ed25519 ES256"');
+        expect(res.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'an access token is required (Authorization: Bearer, or DPoP for a bound token)' });
       }
     });
 

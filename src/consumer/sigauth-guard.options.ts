@@ -43,6 +43,14 @@ export interface SigauthGuardOptions {
    * with it first, then sigauth, then remove it once the old tokens have expired. Default false.
    */
   acceptUntypedAccessTokens?: boolean;
+  /**
+   * How this service checks the DPoP proofs (RFC 9449) that DPoP-bound tokens come with. `publicUrl`
+   * is this service's address as clients reach it (e.g. `https://api.example.org`); without it the
+   * URL is read from the request's protocol and Host header. `proofWindowSeconds` (default 60) is
+   * how far a proof's `iat` may be from now; seen proof ids are remembered that long, up to
+   * `maxRememberedProofs` (default 100000).
+   */
+  dpop?: { publicUrl?: string; proofWindowSeconds?: number; maxRememberedProofs?: number };
 }
 
 export interface SigauthGuardAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -60,6 +68,7 @@ export interface ResolvedSigauthGuardOptions {
   jwksCacheMaxAgeMs: number;
   jwksTimeoutMs: number;
   acceptUntypedAccessTokens: boolean;
+  dpop: { publicUrl?: string; proofWindowSeconds: number; maxRememberedProofs: number };
 }
 
 function httpUrl(value: unknown, name: string): URL {
@@ -113,5 +122,10 @@ export function resolveSigauthGuardOptions(options: SigauthGuardOptions): Resolv
     jwksCacheMaxAgeMs: nonNegative(options.jwksCacheMaxAgeSeconds, 'jwksCacheMaxAgeSeconds', 600) * 1000,
     jwksTimeoutMs: Math.round(nonNegative(options.jwksTimeoutMs, 'jwksTimeoutMs', 5000)),
     acceptUntypedAccessTokens: options.acceptUntypedAccessTokens === true,
+    dpop: {
+      ...(options.dpop?.publicUrl === undefined ? {} : { publicUrl: httpUrl(options.dpop.publicUrl, 'dpop.publicUrl').href.replace(/\/+$/, '') }),
+      proofWindowSeconds: nonNegative(options.dpop?.proofWindowSeconds, 'dpop.proofWindowSeconds', 60),
+      maxRememberedProofs: Math.max(1, Math.round(nonNegative(options.dpop?.maxRememberedProofs, 'dpop.maxRememberedProofs', 100_000))),
+    },
   };
 }

@@ -20,10 +20,17 @@ export interface SigauthPrincipal {
   /** Epoch seconds. */
   exp: number;
   jti: string;
+  /** RFC 9449: the thumbprint of the DPoP key a bound token must be presented with. */
+  cnf?: { jkt: string };
 }
 
 /** The part of an HTTP request (Fastify or Express) the guard reads and writes. */
 export interface SigauthRequest {
   headers: Record<string, string | string[] | undefined>;
+  /** The method and the URL path (with query), to check a DPoP proof against. */
+  method?: string;
+  url?: string;
+  /** `http` or `https` where the framework knows it (Fastify, Express behind trust proxy). */
+  protocol?: string;
   user?: SigauthPrincipal;
 }

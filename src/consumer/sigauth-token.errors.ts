@@ -1,4 +1,4 @@
-export type SigauthRejectionReason = 'invalid' | 'expired' | 'not_an_access_token' | 'revoked';
+export type SigauthRejectionReason = 'invalid' | 'expired' | 'not_an_access_token' | 'revoked' | 'invalid_dpop_proof';
 
 /** The token is not one this service accepts: the guard answers 401. */
 export class SigauthTokenRejectedError extends Error {

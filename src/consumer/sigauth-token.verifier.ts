@@ -36,9 +36,12 @@ export class SigauthTokenVerifier {
   private readonly options: ResolvedSigauthGuardOptions;
   private readonly keySet: JWTVerifyGetKey;
   private readonly introspection?: SigauthIntrospectionClient;
+  /** How the guard checks the DPoP proofs of bound tokens. */
+  readonly dpopOptions: ResolvedSigauthGuardOptions['dpop'];
 
   constructor(@Inject(SIGAUTH_GUARD_OPTIONS) options: SigauthGuardOptions) {
     this.options = resolveSigauthGuardOptions(options);
+    this.dpopOptions = this.options.dpop;
     this.keySet = createRemoteJWKSet(this.options.jwksUrl, {
       cooldownDuration: this.options.jwksCooldownMs,
       cacheMaxAge: this.options.jwksCacheMaxAgeMs,
@@ -100,14 +103,16 @@ export class SigauthTokenVerifier {
 }
 
 function principalOf(payload: JWTPayload): SigauthPrincipal {
-  const { token_use, acc, sub, role, client_id, sid, iss, aud, iat, exp, jti } = payload;
+  const { token_use, acc, sub, role, client_id, sid, iss, aud, iat, exp, jti, cnf } = payload;
   if (token_use !== 'access') throw new SigauthTokenRejectedError('not_an_access_token', 'an access token is required');
   if (
     !isNonEmptyString(acc) || !isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(jti) || !isNonEmptyString(iss) ||
     typeof role !== 'string' || !ROLES.includes(role) || !isAudience(aud) || typeof iat !== 'number' || typeof exp !== 'number' ||
-    (client_id !== undefined && !isNonEmptyString(client_id))
+    (client_id !== undefined && !isNonEmptyString(client_id)) ||
+    (cnf !== undefined && (typeof cnf !== 'object' || cnf === null || !isNonEmptyString((cnf as { jkt?: unknown }).jkt)))
   ) {
     throw new SigauthTokenRejectedError('invalid', 'token lacks the claims of a sigauth access token');
   }
-  return { token_use, acc, sub, role: role as SigauthRole, ...(client_id === undefined ? {} : { client_id }), sid, iss, aud, iat, exp, jti };
+  const bound = cnf === undefined ? {} : { cnf: { jkt: (cnf as { jkt: string }).jkt } };
+  return { token_use, acc, sub, role: role as SigauthRole, ...(client_id === undefined ? {} : { client_id }), sid, iss, aud, iat, exp, jti, ...bound };
 }

@@ -1,13 +1,14 @@
 import type { DomainError, NotReadyError, RequestError } from '../common/domain-error.js';
 import type { RateLimitError } from '../rate-limit/rate-limit.errors.js';
 import type { AuthenticationError } from '../sessions/authentication.errors.js';
+import type { DpopError } from '../sessions/dpop/dpop.errors.js';
 import type { TokenError } from '../sessions/token.errors.js';
 import type { UserError } from '../users/users.errors.js';
 import { envelope } from './envelope.js';
 import { statusTable, type FamilyRows, type StatusTable } from './status-table.js';
 
-/** The errors every API can meet: the request itself, a login refused, a token, a user, a budget, readiness. */
-export type CommonApiError = RequestError | AuthenticationError | TokenError | UserError | RateLimitError | NotReadyError;
+/** The errors every API can meet: the request itself, a login refused, a token, a DPoP proof, a user, a budget, readiness. */
+export type CommonApiError = RequestError | AuthenticationError | TokenError | DpopError | UserError | RateLimitError | NotReadyError;
 
 /**
  * The rows every API that answers in the `{ status, data }` envelope shares: the FIB API (DESIGN
@@ -34,6 +35,7 @@ export const ENVELOPE_ROWS: FamilyRows<CommonApiError> = {
     TOKEN_PAIR_MISMATCH: [401, 'InvalidToken'],
     MISSING_TOKEN: [422, 'ArgumentNotValid'],
   },
+  dpop: { INVALID_DPOP_PROOF: [401, 'InvalidDpopProof'] },
   user: {
     USER_NOT_FOUND: [404, 'UserNotFound'],
     CREDENTIAL_NOT_FOUND: [404, 'CredentialNotFound'],

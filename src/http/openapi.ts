@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { applyDecorators, type Type } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { envelope } from './envelope.js';
-import { ApiBearerAuth, ApiBody, ApiResponse, ApiSecurity, DECORATORS, getSchemaPath, type ReferenceObject, type SchemaObject } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiResponse, ApiSecurity, DECORATORS, getSchemaPath, type ReferenceObject, type SchemaObject } from '@nestjs/swagger';
 
 /**
  * OpenAPI helpers. Each route documents its status table (DESIGN sections 3 to 8) with one
@@ -111,6 +111,17 @@ export function ApiEnvelopeCommonErrors({ body = false, rateLimited = false }: {
 }
 
 /** What both envelope login APIs answer on success (DESIGN sections 3 and 5). */
+/**
+ * An envelope route that takes an optional DPoP proof (RFC 9449): with one, the session's tokens
+ * are bound to its key (`tokenType: "DPoP"` in the answer, `cnf.jkt` in the access token).
+ */
+export function ApiDpopProof(what: string): AnyDecorator {
+  return stacked(
+    ApiHeader({ name: 'DPoP', required: false, description: `A DPoP proof JWT (EdDSA or ES256) for this method and URL: ${what}` }) as AnyDecorator,
+    ApiEnvelopeError(401, 'InvalidDpopProof', 'the DPoP proof was already used', 'the DPoP proof is malformed, for another method or URL, too old, signed with another algorithm, without the access token\'s hash, or replayed'),
+  );
+}
+
 export const LOGGED_IN = 'User authorization has been successful.';
 export const REFRESHED = 'Tokens have been refreshed.';
 

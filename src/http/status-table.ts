@@ -19,6 +19,8 @@ export interface StatusTable {
   /** The row of an unexpected error: a generic 500 that tells only the request id. */
   internal(requestId: string): StatusRow;
   body(row: StatusRow): object;
+  /** Headers the API sends with a row (OAuth's `WWW-Authenticate` and `Cache-Control: no-store`). */
+  headers?(row: StatusRow): Record<string, string>;
 }
 
 export interface RenderedError {
@@ -46,7 +48,7 @@ export function renderError(table: StatusTable, exception: unknown, requestId: s
     logger.error({ err: exception, requestId }, 'unhandled error');
   }
   row ??= table.internal(requestId);
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...table.headers?.(row) };
   const retryAfter = row.status === 429 ? error?.details?.retryAfterSeconds : undefined;
   if (typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
   return { status: row.status, headers, body: table.body(row) };
@@ -85,7 +87,7 @@ export type RowSpec = readonly [status: number, name: string, message?: string];
 export type FamilyRows<E extends DomainError> = { readonly [F in E as F['family']]: { readonly [C in F['code']]: RowSpec } };
 
 /** A status table from its rows and its body shape. */
-export function statusTable<E extends DomainError>(rows: FamilyRows<E>, shape: Pick<StatusTable, 'internal' | 'body'>): StatusTable {
+export function statusTable<E extends DomainError>(rows: FamilyRows<E>, shape: Pick<StatusTable, 'internal' | 'body' | 'headers'>): StatusTable {
   const byFamily = rows as Record<string, Record<string, RowSpec> | undefined>;
   return {
     rowFor(error) {

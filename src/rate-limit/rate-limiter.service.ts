@@ -8,7 +8,7 @@ import { BoundedMemoryRateLimiter } from './bounded-memory-rate-limiter.js';
 import { budgetAddress } from './budget-address.js';
 import { RateLimitError } from './rate-limit.errors.js';
 
-export type RateLimitedEndpoint = 'fib-login' | 'wallet-login' | 'siwe-login' | 'password-login' | 'refresh' | 'challenge' | 'siwe-nonce';
+export type RateLimitedEndpoint = 'fib-login' | 'wallet-login' | 'siwe-login' | 'password-login' | 'client-auth' | 'refresh' | 'challenge' | 'siwe-nonce';
 
 /**
  * What a login proves with. A signature cannot be guessed, so one that verifies is never refused

@@ -4,25 +4,30 @@ import type { FastifyRequest } from 'fastify';
 import { tokenFromAuthorization } from '../http/authorization-header.js';
 import { RequestError } from '../common/domain-error.js';
 import type { Role } from '../users/user.types.js';
+import { DpopService } from './dpop/dpop.service.js';
 import { ROLES_KEY } from './roles.decorator.js';
 import { SessionsService } from './sessions.service.js';
 import type { AccessClaims } from './token.types.js';
 
 export type AuthenticatedRequest = FastifyRequest & { principal: AccessClaims };
 
-/** Admits a live access token (signature, expiry, session not revoked) and, with @Roles, one of those roles. */
+/**
+ * Admits a live access token (signature, expiry, session not revoked; a DPoP-bound one with a proof
+ * by its key) and, with @Roles, one of those roles.
+ */
 @Injectable()
 export class AccessTokenGuard implements CanActivate {
   constructor(
     private readonly sessions: SessionsService,
     private readonly reflector: Reflector,
+    private readonly dpop: DpopService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const token = tokenFromAuthorization(request.headers.authorization);
     if (!token) throw new RequestError('UNAUTHENTICATED', 'an access token is required (Authorization: Bearer <token>)');
-    request.principal = await this.sessions.authenticate(token);
+    request.principal = await this.sessions.authenticate(token, await this.dpop.proof(request, token));
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
     if (roles && !roles.includes(request.principal.role)) {
       throw new RequestError('FORBIDDEN', `this route needs one of the roles ${roles.join(', ')}`);

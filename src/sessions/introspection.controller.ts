@@ -3,14 +3,14 @@ import { ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger
 import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
 import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, EXAMPLE_UUID, schemaOf } from '../http/openapi.js';
 import { ApiStatusTable } from '../http/status-table.js';
-import { AccessTokenGuard } from './access-token.guard.js';
 import { IntrospectDto } from './dto/introspect.dto.js';
+import { INTROSPECTING_ROLES, IntrospectionCallerGuard } from './oauth/introspection-caller.guard.js';
 import { Roles } from './roles.decorator.js';
 import { SessionsService } from './sessions.service.js';
 
 export type IntrospectionResponse =
   | { active: false }
-  | { active: true; sub: string; acc?: string; role?: string; exp: number; iat: number; jti: string; iss: string; aud: string; token_use: string; client_id: string };
+  | { active: true; sub: string; acc?: string; role?: string; exp: number; iat: number; jti: string; iss: string; aud: string; token_use: string; client_id: string; cnf?: { jkt: string } };
 
 const ACTIVE_EXAMPLE: IntrospectionResponse = {
   active: true,
@@ -35,13 +35,15 @@ export class IntrospectionController {
 
   @Post('introspect')
   @HttpCode(200)
-  @UseGuards(AccessTokenGuard)
-  @Roles('ROLE_SERVICE', 'ROLE_ADMIN')
+  @UseGuards(IntrospectionCallerGuard)
+  @Roles(...INTROSPECTING_ROLES)
   @ApiOperation({
     summary: 'Introspect a token (RFC 7662)',
     description:
-      'For ROLE_SERVICE and ROLE_ADMIN callers. Answers `{ active: false }` for a token that is invalid, expired or whose session has ended; ' +
-      '`acc` and `role` are present for access tokens only.',
+      'For ROLE_SERVICE and ROLE_ADMIN callers, with an access token or, as OAuth clients do, with client authentication ' +
+      '(`client_secret_basic`: HTTP Basic with the account\'s form-urlencoded email and password; `private_key_jwt`: `client_assertion` in the body). ' +
+      'Answers `{ active: false }` for a token that is invalid, expired or whose session has ended; ' +
+      '`acc` and `role` are present for access tokens only; `cnf` (RFC 9449) for the tokens of a DPoP-bound session.',
   })
   @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
   @ApiResponse({
@@ -56,8 +58,8 @@ export class IntrospectionController {
   async introspect(@Body() body: IntrospectDto): Promise<IntrospectionResponse> {
     const claims = await this.sessions.introspect(body.token);
     if (!claims) return { active: false };
-    const { sub, exp, iat, jti, iss, aud, token_use, client_id } = claims;
-    const common = { active: true as const, sub, exp, iat, jti, iss, aud, token_use, client_id };
+    const { sub, exp, iat, jti, iss, aud, token_use, client_id, cnf } = claims;
+    const common = { active: true as const, sub, exp, iat, jti, iss, aud, token_use, client_id, ...(cnf ? { cnf } : {}) };
     return claims.token_use === 'access' ? { ...common, acc: claims.acc, role: claims.role } : common;
   }
 }

@@ -15,8 +15,12 @@ export interface TokenPairBody {
   refreshToken: string;
   accessExpiryAt: number;
   refreshExpiryAt: number;
+  /** Present only for DPoP-bound tokens (RFC 9449): use them with `Authorization: DPoP` and a proof. */
+  tokenType?: 'DPoP';
 }
 
 export function tokenPairBody(pair: TokenPair): TokenPairBody {
-  return { accessToken: pair.accessToken, refreshToken: pair.refreshToken, accessExpiryAt: pair.accessExp * 1000, refreshExpiryAt: pair.refreshExp * 1000 };
+  const body: TokenPairBody = { accessToken: pair.accessToken, refreshToken: pair.refreshToken, accessExpiryAt: pair.accessExp * 1000, refreshExpiryAt: pair.refreshExp * 1000 };
+  if (pair.tokenType === 'DPoP') body.tokenType = 'DPoP';
+  return body;
 }

@@ -16,6 +16,8 @@ export interface NewSession {
   expiresAt: Date;
   /** The first refresh token; absent for a session of access tokens only (service accounts). */
   refreshJti?: string;
+  /** The DPoP key the session is bound to (RFC 7638 thumbprint), or null. */
+  dpopJkt: string | null;
 }
 
 export interface SessionRecord {
@@ -31,6 +33,7 @@ export interface SessionRecord {
   expiresAt: Date;
   revokedAt: Date | null;
   revokedReason: string | null;
+  dpopJkt: string | null;
 }
 
 /** The claims of the principal at the moment a rotation issued a pair, kept with the pair. */
@@ -53,6 +56,8 @@ export interface IssuedChild {
   accessExp: number;
   kid: string;
   claims: PrincipalClaims;
+  /** The session's DPoP key: its access tokens carry it as cnf.jkt. */
+  jkt: string | null;
 }
 
 export interface Rotation {
@@ -66,13 +71,15 @@ export interface Rotation {
   refreshTtl: number;
   maxAgeSeconds: number;
   graceMs: number;
+  /** The key the request proved possession of (DPoP), if any: a bound session rotates only with its own. */
+  proofJkt: string | null;
 }
 
 /** What presenting a refresh token did to its family. */
 export type RotationOutcome =
   | { kind: 'rotated'; child: IssuedChild; grace: boolean }
   | { kind: 'reused'; sessionId: string; userId: string }
-  | { kind: 'invalid'; reason: 'unknown' | 'expired' | 'ended' | 'max-age' | 'inactive' };
+  | { kind: 'invalid'; reason: 'unknown' | 'expired' | 'ended' | 'max-age' | 'inactive' | 'unproven-key' };
 
 /** A session of access tokens only, renewed: the principal's claims now, and the new token's expiry. */
 export interface RenewedSession {
@@ -94,6 +101,7 @@ interface SessionRow {
   expires_at: Date;
   revoked_at: Date | null;
   revoked_reason: string | null;
+  dpop_jkt: string | null;
 }
 
 interface ChildRow {
@@ -107,6 +115,7 @@ interface ChildRow {
   access_expires_at: Date;
   kid: string;
   claims: PrincipalClaims;
+  dpop_jkt: string | null;
 }
 
 const seconds = (date: Date): number => Math.floor(new Date(date).getTime() / 1000);
@@ -125,6 +134,7 @@ function fromSessionRow(row: SessionRow): SessionRecord {
     expiresAt: new Date(row.expires_at),
     revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
     revokedReason: row.revoked_reason,
+    dpopJkt: row.dpop_jkt,
   };
 }
 
@@ -140,6 +150,7 @@ function fromChildRow(row: ChildRow): IssuedChild {
     accessExp: seconds(row.access_expires_at),
     kid: row.kid,
     claims: row.claims,
+    jkt: row.dpop_jkt,
   };
 }
 
@@ -154,7 +165,8 @@ const PRINCIPAL = 'JOIN session_principals p USING (user_id, credential_kind, cr
 
 /**
  * A rotation in one statement: it retires the presented token only if it is live, its session is
- * live, of this API, younger than its maximum age, and its principal still active; it adds the
+ * live, of this API, younger than its maximum age, bound to no DPoP key or to the one the request
+ * proved, and its principal still active; it adds the
  * child with what it is issued with; it moves the session's expiry. The final update re-checks that
  * the session is live, so a revocation that commits first leaves it with no row: no pair.
  */
@@ -163,7 +175,8 @@ WITH parent AS (
   UPDATE refresh_tokens t SET rotated_at = $6
    WHERE t.jti = $1 AND t.rotated_at IS NULL AND t.expires_at > $6
      AND EXISTS (SELECT 1 FROM sessions s ${PRINCIPAL}
-                  WHERE s.id = t.session_id AND s.revoked_at IS NULL AND s.client_id = $5 AND ${SESSION_END('$10')} > $7)
+                  WHERE s.id = t.session_id AND s.revoked_at IS NULL AND s.client_id = $5 AND ${SESSION_END('$10')} > $7
+                    AND (s.dpop_jkt IS NULL OR s.dpop_jkt = $11))
   RETURNING t.session_id
 ), child AS (
   INSERT INTO refresh_tokens (jti, session_id, parent_jti, issued_at, expires_at, access_jti, access_expires_at, kid, claims)
@@ -175,7 +188,7 @@ WITH parent AS (
 )
 UPDATE sessions s SET last_used_at = $6, expires_at = child.expires_at
   FROM child WHERE s.id = child.session_id AND s.revoked_at IS NULL
-RETURNING child.*, s.user_id, s.client_id`;
+RETURNING child.*, s.user_id, s.client_id, s.dpop_jkt`;
 
 /** Sessions (refresh-token families) and their tokens. */
 @Injectable()
@@ -184,15 +197,15 @@ export class SessionRepository {
 
   /** The session and its first refresh token in one statement: one round trip on the login path. */
   async create(session: NewSession): Promise<void> {
-    const params = [session.id, session.userId, session.clientId, session.credentialKind, session.credentialId, session.ip, session.userAgent, session.createdAt, session.expiresAt];
-    const insertSession = `INSERT INTO sessions (id, user_id, client_id, credential_kind, credential_id, ip, user_agent, created_at, last_used_at, expires_at)
-                           VALUES ($1, $2, $3, $4::"CredentialKind", $5, $6, $7, $8, $8, $9)`;
+    const params = [session.id, session.userId, session.clientId, session.credentialKind, session.credentialId, session.ip, session.userAgent, session.createdAt, session.expiresAt, session.dpopJkt];
+    const insertSession = `INSERT INTO sessions (id, user_id, client_id, credential_kind, credential_id, ip, user_agent, created_at, last_used_at, expires_at, dpop_jkt)
+                           VALUES ($1, $2, $3, $4::"CredentialKind", $5, $6, $7, $8, $8, $9, $10)`;
     if (session.refreshJti === undefined) {
       await this.prisma.connection.query(insertSession, params, 'insert-session');
       return;
     }
     await this.prisma.connection.query(
-      `WITH s AS (${insertSession}) INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($10, $1, $8, $9)`,
+      `WITH s AS (${insertSession}) INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($11, $1, $8, $9)`,
       [...params, session.refreshJti],
       'insert-session-and-refresh-token',
     );
@@ -213,7 +226,7 @@ export class SessionRepository {
     const iat = Math.floor(r.now.getTime() / 1000);
     const rows = await sql.query<ChildRow>(
       ROTATE,
-      [r.jti, r.childJti, r.accessJti, r.kid, r.clientId, r.now, iat, r.accessTtl, r.refreshTtl, r.maxAgeSeconds],
+      [r.jti, r.childJti, r.accessJti, r.kid, r.clientId, r.now, iat, r.accessTtl, r.refreshTtl, r.maxAgeSeconds, r.proofJkt],
       'rotate-refresh-token',
     );
     return rows[0] ? fromChildRow(rows[0]) : undefined;
@@ -228,6 +241,9 @@ export class SessionRepository {
     const [session] = await tx.query<SessionRow>('SELECT * FROM sessions WHERE id = $1 FOR UPDATE', [token.session_id]);
     if (!session || session.revoked_at !== null || session.client_id !== r.clientId) return { kind: 'invalid', reason: 'ended' };
     if (seconds(session.created_at) + r.maxAgeSeconds <= Math.floor(r.now.getTime() / 1000)) return { kind: 'invalid', reason: 'max-age' };
+    // Holding a bound session's refresh token is not enough: without its key nothing is rotated,
+    // reused or revoked, so a thief of the token alone can neither use it nor end the session.
+    if (session.dpop_jkt !== null && session.dpop_jkt !== r.proofJkt) return { kind: 'invalid', reason: 'unproven-key' };
     if (token.rotated_at === null) {
       if (new Date(token.expires_at) <= r.now) return { kind: 'invalid', reason: 'expired' };
       // Live, yet the statement did not rotate it: a rotation that raced this one has just
@@ -238,7 +254,7 @@ export class SessionRepository {
       return { kind: 'invalid', reason: 'inactive' };
     }
     const [child] = await tx.query<ChildRow & { rotated_at: Date | null }>(
-      `SELECT c.jti, c.session_id, c.issued_at, c.expires_at, c.access_jti, c.access_expires_at, c.kid, c.claims, c.rotated_at, s.user_id, s.client_id
+      `SELECT c.jti, c.session_id, c.issued_at, c.expires_at, c.access_jti, c.access_expires_at, c.kid, c.claims, c.rotated_at, s.user_id, s.client_id, s.dpop_jkt
          FROM refresh_tokens c JOIN sessions s ON s.id = c.session_id WHERE c.parent_jti = $1`,
       [r.jti],
     );

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { UsersModule } from '../users/users.module.js';
 import { AccessTokenGuard } from './access-token.guard.js';
-import { IntrospectionController } from './introspection.controller.js';
+import { DpopService } from './dpop/dpop.service.js';
 import { JwksController } from './jwks.controller.js';
+import { OneTimeIdsRepository } from './one-time-ids.repository.js';
 import { SessionRepository } from './session.repository.js';
 import { SessionsService } from './sessions.service.js';
 import { SigningKeyRepository } from './signing-key.repository.js';
@@ -12,8 +13,8 @@ import { TokenService } from './token.service.js';
 /** The session core that every login API is an adapter over (DESIGN section 1). */
 @Module({
   imports: [UsersModule],
-  controllers: [JwksController, IntrospectionController],
-  providers: [SigningKeyRepository, SigningKeysService, TokenService, SessionRepository, SessionsService, AccessTokenGuard],
-  exports: [SigningKeysService, TokenService, SessionsService, AccessTokenGuard],
+  controllers: [JwksController],
+  providers: [SigningKeyRepository, SigningKeysService, TokenService, SessionRepository, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService],
+  exports: [SigningKeysService, TokenService, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService],
 })
 export class SessionsModule {}

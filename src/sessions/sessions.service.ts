@@ -34,6 +34,13 @@ export interface TokenPair {
   /** Epoch seconds. */
   accessExp: number;
   refreshExp: number;
+  /** RFC 9449: `DPoP` when the tokens are bound to the client's key, else `Bearer`. */
+  tokenType: 'DPoP' | 'Bearer';
+}
+
+/** The DPoP key a request proved possession of (its RFC 7638 thumbprint), or none. */
+export interface ProofOfPossession {
+  jkt?: string;
 }
 
 /** What a client presents to keep its session going, each kind with its own binding rule. */
@@ -63,8 +70,8 @@ export class SessionsService {
     private readonly metrics: MetricsService,
   ) {}
 
-  /** A new session for a verified principal, with its first token pair. */
-  async open(login: VerifiedLogin, policy: SessionPolicy): Promise<TokenPair> {
+  /** A new session for a verified principal, with its first token pair; bound to the DPoP key the request proved, if any. */
+  async open(login: VerifiedLogin, policy: SessionPolicy, proof: ProofOfPossession = {}): Promise<TokenPair> {
     const now = this.clock.now();
     const iat = Math.floor(now / 1000);
     const ends = iat + this.config.SESSION_MAX_AGE;
@@ -82,8 +89,9 @@ export class SessionsService {
       accessExp: Math.min(iat + policy.accessTtl, ends),
       kid: key.kid,
       claims: { acc: login.principal.account, sub: subjectOf(login.principal), role: login.principal.role },
+      jkt: proof.jkt ?? null,
     });
-    await this.persist(sid, login, policy.clientId, now, refresh.exp, refresh.jti);
+    await this.persist(sid, login, policy.clientId, now, refresh.exp, proof.jkt ?? null, refresh.jti);
     return pair;
   }
 
@@ -102,19 +110,19 @@ export class SessionsService {
       exp: Math.min(iat + ttlSeconds, iat + this.config.SESSION_MAX_AGE),
       jti: randomUUID(),
     });
-    await this.persist(sid, login, clientId, now, access.exp);
+    await this.persist(sid, login, clientId, now, access.exp, null);
     return access;
   }
 
   /** Keeps a session going: a new pair for a refresh token (alone or with its access token), or a new access token. */
-  rotate(presented: Exclude<PresentedCredential, { kind: 'service' }>, policy: SessionPolicy): Promise<TokenPair>;
+  rotate(presented: Exclude<PresentedCredential, { kind: 'service' }>, policy: SessionPolicy, proof?: ProofOfPossession): Promise<TokenPair>;
   rotate(presented: Extract<PresentedCredential, { kind: 'service' }>, policy: Pick<SessionPolicy, 'clientId'>): Promise<IssuedToken>;
-  async rotate(presented: PresentedCredential, policy: SessionPolicy | Pick<SessionPolicy, 'clientId'>): Promise<TokenPair | IssuedToken> {
+  async rotate(presented: PresentedCredential, policy: SessionPolicy | Pick<SessionPolicy, 'clientId'>, proof: ProofOfPossession = {}): Promise<TokenPair | IssuedToken> {
     if (presented.kind === 'service') return this.renewAccessOnly(presented.accessToken, policy.clientId, presented.ttl);
     const claims = await this.tokens.verifyRefresh(presented.refreshToken);
     this.assertClient(claims.client_id, policy.clientId);
     if (presented.kind === 'pair') await this.assertIssuedTogether(presented.accessToken, claims, policy.clientId);
-    return this.rotateFamily(claims, policy as SessionPolicy);
+    return this.rotateFamily(claims, policy as SessionPolicy, proof);
   }
 
   /**
@@ -136,7 +144,7 @@ export class SessionsService {
     }
   }
 
-  private async rotateFamily(claims: RefreshClaims, policy: SessionPolicy): Promise<TokenPair> {
+  private async rotateFamily(claims: RefreshClaims, policy: SessionPolicy, proof: ProofOfPossession): Promise<TokenPair> {
     const key = await this.tokens.signingKey();
     const outcome = await this.sessions.rotate({
       jti: claims.jti,
@@ -149,6 +157,7 @@ export class SessionsService {
       refreshTtl: policy.refreshTtl,
       maxAgeSeconds: this.config.SESSION_MAX_AGE,
       graceMs: this.config.REFRESH_REUSE_GRACE * 1000,
+      proofJkt: proof.jkt ?? null,
     });
     const child = this.rotated(outcome);
     // A grace answer is the pair the first presentation got: the same fields, signed by the same key.
@@ -185,6 +194,8 @@ export class SessionsService {
           case 'ended':
           case 'inactive':
             throw new TokenError('INVALID_TOKEN', 'session has ended');
+          case 'unproven-key':
+            throw new TokenError('INVALID_TOKEN', 'the session is bound to a DPoP key: refresh with a DPoP proof signed by that key');
         }
     }
   }
@@ -221,13 +232,20 @@ export class SessionsService {
 
   private signPair(key: SigningKey, child: IssuedChild): TokenPair {
     const common = { clientId: child.clientId, sid: child.sessionId, iat: child.iat };
-    const access = this.tokens.signAccess(key, { ...child.claims, ...common, exp: child.accessExp, jti: child.accessJti });
+    const access = this.tokens.signAccess(key, { ...child.claims, ...common, exp: child.accessExp, jti: child.accessJti, jkt: child.jkt });
     const refresh = this.tokens.signRefresh(key, { sub: child.claims.sub, acjti: child.accessJti, ...common, exp: child.refreshExp, jti: child.jti });
-    return { accessToken: access.token, refreshToken: refresh.token, accessTtl: child.accessExp - child.iat, accessExp: child.accessExp, refreshExp: child.refreshExp };
+    return {
+      accessToken: access.token,
+      refreshToken: refresh.token,
+      accessTtl: child.accessExp - child.iat,
+      accessExp: child.accessExp,
+      refreshExp: child.refreshExp,
+      tokenType: child.jkt ? 'DPoP' : 'Bearer',
+    };
   }
 
   /** Writes a new session (with its first refresh token, if any), from the request's address and agent, and records the login. */
-  private async persist(sid: string, login: VerifiedLogin, clientId: string, now: number, expEpochSeconds: number, refreshJti?: string): Promise<void> {
+  private async persist(sid: string, login: VerifiedLogin, clientId: string, now: number, expEpochSeconds: number, dpopJkt: string | null, refreshJti?: string): Promise<void> {
     const request = currentRequest();
     await this.sessions.create({
       id: sid,
@@ -240,6 +258,7 @@ export class SessionsService {
       createdAt: new Date(now),
       expiresAt: new Date(expEpochSeconds * 1000),
       refreshJti,
+      dpopJkt,
     });
     this.audit.record({
       type: 'login.success',
@@ -247,25 +266,31 @@ export class SessionsService {
       userId: login.principal.userId,
       principal: subjectOf(login.principal),
       sessionId: sid,
-      details: { client: clientId, credential: login.credential.kind, credentialId: login.credential.id },
+      details: { client: clientId, credential: login.credential.kind, credentialId: login.credential.id, dpop: dpopJkt !== null },
     });
   }
 
-  /** Verifies an access token and that its session is live: what every bearer-protected route needs. */
-  async authenticate(accessToken: string): Promise<AccessClaims> {
-    return (await this.authenticateSession(accessToken)).claims;
+  /**
+   * Verifies an access token and that its session is live: what every token-protected route needs.
+   * A DPoP-bound token counts only with a proof by its key (RFC 9449 section 7.1).
+   */
+  async authenticate(accessToken: string, proof: ProofOfPossession = {}): Promise<AccessClaims> {
+    return (await this.authenticateSession(accessToken, proof)).claims;
   }
 
-  private async authenticateSession(accessToken: string): Promise<{ claims: AccessClaims; session: SessionRecord }> {
+  private async authenticateSession(accessToken: string, proof: ProofOfPossession): Promise<{ claims: AccessClaims; session: SessionRecord }> {
     const claims = await this.tokens.verifyAccess(accessToken);
+    if (claims.cnf?.jkt !== proof.jkt && claims.cnf !== undefined) {
+      throw new TokenError('INVALID_TOKEN', 'the access token is bound to a DPoP key: send Authorization: DPoP with a proof by that key');
+    }
     const session = await this.sessions.findById(claims.sid);
     if (!session || session.revokedAt) throw new TokenError('INVALID_TOKEN', 'session has ended');
     return { claims: { ...claims, client_id: claims.client_id || session.clientId }, session };
   }
 
   /** Ends the session of a live access token (logout). */
-  async logout(accessToken: string): Promise<void> {
-    const { claims, session } = await this.authenticateSession(accessToken);
+  async logout(accessToken: string, proof: ProofOfPossession = {}): Promise<void> {
+    const { claims, session } = await this.authenticateSession(accessToken, proof);
     if (await this.sessions.revoke(claims.sid, 'logout', this.now())) {
       this.audit.record({ type: 'logout', outcome: 'success', userId: session.userId, principal: claims.sub, sessionId: claims.sid });
     }
@@ -295,7 +320,10 @@ export class SessionsService {
     return this.sessions.revokeForCredential(credentialId, reason, this.now());
   }
 
-  /** RFC 7662: the claims of a live token, or undefined for a revoked, expired, foreign or malformed one. */
+  /**
+   * RFC 7662: the claims of a live token, or undefined for a revoked, expired, foreign or malformed
+   * one; `cnf` names the DPoP key of a bound session's tokens, refresh tokens included.
+   */
   async introspect(token: string): Promise<TokenClaims | undefined> {
     let claims;
     try {
@@ -307,7 +335,22 @@ export class SessionsService {
     const session = await this.sessions.findById(claims.sid);
     if (!session || session.revokedAt) return undefined;
     if (claims.token_use === 'refresh' && !(await this.sessions.isRefreshTokenLive(claims.jti, this.now()))) return undefined;
-    return { ...claims, client_id: claims.client_id || session.clientId };
+    return { ...claims, client_id: claims.client_id || session.clientId, ...(session.dpopJkt ? { cnf: { jkt: session.dpopJkt } } : {}) };
+  }
+
+  /**
+   * RFC 7009: the session a token of this service belongs to, for its revocation; undefined for
+   * anything else (a foreign, malformed or expired token), which is not an error to the caller.
+   */
+  async sessionOfToken(token: string): Promise<SessionRecord | undefined> {
+    let claims;
+    try {
+      claims = await this.tokens.verify(token, 'either', {});
+    } catch (error) {
+      if (error instanceof TokenError) return undefined;
+      throw error;
+    }
+    return this.sessions.findById(claims.sid);
   }
 
   private now(): Date {
@@ -315,4 +358,4 @@ export class SessionsService {
   }
 }
 
-type TokenClaims = AccessClaims | RefreshClaims;
+type TokenClaims = (AccessClaims | RefreshClaims) & { cnf?: { jkt: string } };

@@ -95,6 +95,7 @@ export class TokenService {
       iat: f.iat,
       exp: f.exp,
       jti: f.jti,
+      ...(f.jkt ? { cnf: { jkt: f.jkt } } : {}),
     };
     return this.sign(key, ACCESS_TOKEN_TYP, claims);
   }

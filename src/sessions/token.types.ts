@@ -20,6 +20,8 @@ export interface AccessClaims {
   iat: number;
   exp: number;
   jti: string;
+  /** RFC 9449: the thumbprint of the DPoP key the token is bound to; absent for a bearer token. */
+  cnf?: { jkt: string };
 }
 
 /** Addressed to sigauth itself (`aud` is the issuer), never to the services that take access tokens. */
@@ -55,6 +57,8 @@ export interface AccessFields {
   iat: number;
   exp: number;
   jti: string;
+  /** The DPoP key's thumbprint, for a token bound to it. */
+  jkt?: string | null;
 }
 
 export interface RefreshFields {

@@ -22,7 +22,7 @@ export interface ProcessResult {
 export function childEnv(storageEnv: Record<string, string>, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of ['NODE_OPTIONS', 'DATABASE_URL', 'DATA_DIR', 'SEED_FILE', 'MIGRATE_ON_START']) delete env[key];
-  return { ...env, ARGON2_MEMORY_KIB: TEST_ENV.ARGON2_MEMORY_KIB, ARGON2_ITERATIONS: TEST_ENV.ARGON2_ITERATIONS, ...storageEnv, ...extra };
+  return { ...env, ARGON2_MEMORY_KIB: TEST_ENV.ARGON2_MEMORY_KIB, ARGON2_ITERATIONS: TEST_ENV.ARGON2_ITERATIONS, JWT_ISSUER: TEST_ENV.JWT_ISSUER, ...storageEnv, ...extra };
 }
 
 function assertBuilt(entry: string): void {

@@ -18,6 +18,9 @@ export const TEST_ENV = {
   LOG_LEVEL: 'silent',
   RATE_LIMIT_PER_IP: '0',
   RATE_LIMIT_FAILURES_PER_IDENTITY: '0',
+  // Tokens name a fixed issuer, whatever port a test listens on; test/apis/oauth sets PUBLIC_URL
+  // and leaves the issuer to default to it, as discovery needs.
+  JWT_ISSUER: 'sigauth',
 } as const;
 
 export interface TestStorage {
@@ -52,7 +55,7 @@ export async function startTestApp(env: Record<string, string | undefined>): Pro
   // SIGAUTH_TEST_LOGS=debug (or any level) shows the service's logs while a test runs.
   const app = await createApp(testConfig({ ...env, ...(process.env.SIGAUTH_TEST_LOGS ? { LOG_LEVEL: process.env.SIGAUTH_TEST_LOGS } : {}) }));
   try {
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    await app.listen({ port: env.PORT ? Number(env.PORT) : 0, host: '127.0.0.1' });
   } catch (error) {
     // A refused start leaves timers and pools behind unless the app is closed.
     await app.close().catch(() => undefined);

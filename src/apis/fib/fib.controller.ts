@@ -1,12 +1,13 @@
-import { applyDecorators, Body, Controller, Headers, HttpCode, Inject, Patch, Post, Req } from '@nestjs/common';
+import { applyDecorators, Body, Controller, HttpCode, Inject, Patch, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ok, type Envelope } from '../../http/envelope.js';
-import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, LOGGED_IN, REFRESHED, SECURITY } from '../../http/openapi.js';
+import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, LOGGED_IN, REFRESHED, SECURITY } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
 import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
 import { presentedToken, tokenPairBody, type TokenPairBody } from '../../sessions/presented-token.js';
+import { DpopService } from '../../sessions/dpop/dpop.service.js';
 import { SESSION_POLICY, SessionsService, type SessionPolicy, type TokenPair } from '../../sessions/sessions.service.js';
 import { claimedEmailKey } from '../../users/email.js';
 import { ChallengeDto, FibLoginDto } from './dto/fib-login.dto.js';
@@ -56,6 +57,7 @@ export class FibController {
   constructor(
     private readonly sessions: SessionsService,
     private readonly challenges: LoginChallengeService,
+    private readonly dpop: DpopService,
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
@@ -80,8 +82,9 @@ export class FibController {
     ApiEnvelopeError(422, 'SignatureDecodeError', 'signature must be exactly 128 hex digits', 'the signature is not 128 hex digits'),
     ApiEnvelopeError(422, 'InvalidPublicKey', 'public key must be exactly 64 hex digits', 'the key is not 64 hex digits, not a valid Ed25519 point, or of small order'),
   )
+  @ApiDpopProof("the session's tokens are bound to its key")
   async login(@Req() request: LoginRequest): Promise<Envelope<FibTokens>> {
-    return ok(LOGGED_IN, fibTokens(await this.sessions.open(request.user, this.policy)));
+    return ok(LOGGED_IN, fibTokens(await this.sessions.open(request.user, this.policy, await this.dpop.proof(request))));
   }
 
   /** A single-use nonce for a challenge login, answered alike whether or not the email has an account. */
@@ -108,8 +111,10 @@ export class FibController {
   @ApiEnvelopeOk(REFRESHED, TOKENS_EXAMPLE, { description: 'A new token pair for the same session' })
   @ApiTokenHeader('refresh')
   @ApiEnvelopeCommonErrors({ body: true, rateLimited: true })
-  async refresh(@Headers('authorization') authorization: string | undefined): Promise<Envelope<FibTokens>> {
-    const pair = await this.sessions.rotate({ kind: 'refresh', refreshToken: presentedToken(authorization) }, this.policy);
+  @ApiDpopProof('a bound session refreshes only with a proof by its key')
+  async refresh(@Req() request: FastifyRequest): Promise<Envelope<FibTokens>> {
+    const refreshToken = presentedToken(request.headers.authorization);
+    const pair = await this.sessions.rotate({ kind: 'refresh', refreshToken }, this.policy, await this.dpop.proof(request));
     return ok(REFRESHED, fibTokens(pair));
   }
 
@@ -122,8 +127,10 @@ export class FibController {
   @ApiEnvelopeOk('User has been logged out.', {}, { description: 'The session has ended' })
   @ApiTokenHeader('access')
   @ApiEnvelopeCommonErrors({ body: true })
-  async logout(@Headers('authorization') authorization: string | undefined): Promise<Envelope<Record<string, never>>> {
-    await this.sessions.logout(presentedToken(authorization));
+  @ApiDpopProof('a bound access token needs a proof by its key, with `ath`, and `Authorization: DPoP`')
+  async logout(@Req() request: FastifyRequest): Promise<Envelope<Record<string, never>>> {
+    const accessToken = presentedToken(request.headers.authorization);
+    await this.sessions.logout(accessToken, await this.dpop.proof(request, accessToken));
     return ok('User has been logged out.', {});
   }
 }

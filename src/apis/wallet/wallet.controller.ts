@@ -1,11 +1,13 @@
 import { Body, Controller, Inject, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ok, type Envelope } from '../../http/envelope.js';
-import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, LOGGED_IN, REFRESHED } from '../../http/openapi.js';
+import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, LOGGED_IN, REFRESHED } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
 import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
 import { tokenPairBody, type TokenPairBody } from '../../sessions/presented-token.js';
+import type { FastifyRequest } from 'fastify';
+import { DpopService } from '../../sessions/dpop/dpop.service.js';
 import { SESSION_POLICY, SessionsService, type SessionPolicy } from '../../sessions/sessions.service.js';
 import { WalletLoginDto, WalletRefreshDto } from './dto/wallet-login.dto.js';
 import { WalletSignatureStrategy } from './wallet-signature.strategy.js';
@@ -19,6 +21,7 @@ import { ApiContractWalletUnavailable, TOKENS_EXAMPLE } from './wallet.openapi.j
 export class WalletController {
   constructor(
     private readonly sessions: SessionsService,
+    private readonly dpop: DpopService,
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
@@ -37,8 +40,9 @@ export class WalletController {
     ApiEnvelopeError(422, 'ArgumentNotValid', 'signer must be a 0x-prefixed 20-byte hex address', 'body not a JSON object, missing, extra or mistyped fields, malformed address, timestamp or signature'),
     ApiContractWalletUnavailable(),
   )
+  @ApiDpopProof("the session's tokens are bound to its key")
   async login(@Req() request: LoginRequest): Promise<Envelope<TokenPairBody>> {
-    return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy)));
+    return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy, await this.dpop.proof(request))));
   }
 
   @RateLimitedRoute(Post, 'refresh', 'refresh')
@@ -52,8 +56,10 @@ export class WalletController {
   @ApiEnvelopeError(401, 'InvalidToken', 'the access token was not issued with this refresh token', 'a token is invalid, expired (refresh), revoked, reused or of another API, or the two were not issued together')
   @ApiEnvelopeError(422, 'ArgumentNotValid', 'refreshToken must be a string', 'body not a JSON object, missing, extra or mistyped fields')
   @ApiEnvelopeCommonErrors({ body: true, rateLimited: true })
-  async refresh(@Body() body: WalletRefreshDto): Promise<Envelope<TokenPairBody>> {
-    const pair = await this.sessions.rotate({ kind: 'pair', refreshToken: body.refreshToken, accessToken: body.expiredAccessToken }, this.policy);
+  @ApiDpopProof('a bound session refreshes only with a proof by its key')
+  async refresh(@Body() body: WalletRefreshDto, @Req() request: FastifyRequest): Promise<Envelope<TokenPairBody>> {
+    const presented = { kind: 'pair', refreshToken: body.refreshToken, accessToken: body.expiredAccessToken } as const;
+    const pair = await this.sessions.rotate(presented, this.policy, await this.dpop.proof(request));
     return ok(REFRESHED, tokenPairBody(pair));
   }
 }

@@ -22,7 +22,7 @@ export class LoginAttempts {
     private readonly audit: AuditService,
   ) {}
 
-  async attempt(verifier: ProofVerifier, request: FastifyRequest, prove: () => Promise<VerifiedLogin>): Promise<VerifiedLogin> {
+  async attempt(verifier: Pick<ProofVerifier, 'endpoint' | 'proof' | 'claimedIdentity'>, request: FastifyRequest, prove: () => Promise<VerifiedLogin>): Promise<VerifiedLogin> {
     const identity = verifier.claimedIdentity(request);
     await this.limiter.takeRequest(verifier.endpoint, request.ip);
     const budget = await this.limiter.takeLoginAttempt(verifier.endpoint, verifier.proof, identity, request.ip);

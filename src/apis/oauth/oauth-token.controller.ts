@@ -1,0 +1,102 @@
+import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBasicAuth, ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { AppConfig } from '../../config/app-config.js';
+import { ApiJsonResponse, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, SECURITY } from '../../http/openapi.js';
+import { ApiStatusTable } from '../../http/status-table.js';
+import { DpopService } from '../../sessions/dpop/dpop.service.js';
+import { ClientAuthentication, type AuthenticatedClient } from '../../sessions/login/client-authentication.js';
+import { formBody, formParam, requiredFormParam } from '../../sessions/oauth/form-body.js';
+import { OAuthMetadata } from '../../sessions/oauth/oauth-metadata.js';
+import { OAUTH_STATUS_TABLE } from '../../sessions/oauth/oauth-status-table.js';
+import { OAuthError } from '../../sessions/oauth/oauth.errors.js';
+import { ApiOAuthCommonErrors, ApiOAuthError, formSchema } from '../../sessions/oauth/oauth.openapi.js';
+import { SessionsService, type SessionPolicy, type TokenPair } from '../../sessions/sessions.service.js';
+
+/** RFC 6749 section 5.1. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer' | 'DPoP';
+  expires_in: number;
+  refresh_token: string;
+}
+
+const TOKEN_EXAMPLE: TokenResponse = { access_token: EXAMPLE_ACCESS_TOKEN, token_type: 'DPoP', expires_in: 300, refresh_token: EXAMPLE_REFRESH_TOKEN };
+const GRANTS = ['client_credentials', 'refresh_token'] as const;
+const CLIENT_ROLES: readonly string[] = ['ROLE_SERVICE', 'ROLE_ADMIN'];
+
+function tokenResponse(pair: TokenPair): TokenResponse {
+  return { access_token: pair.accessToken, token_type: pair.tokenType, expires_in: pair.accessTtl, refresh_token: pair.refreshToken };
+}
+
+/**
+ * The OAuth 2 token endpoint (DESIGN section 4): an adapter over the session core for service
+ * accounts as OAuth clients. `client_credentials` opens a session for the authenticated client,
+ * `refresh_token` rotates one it opened. Its sessions are bound to the client (`client_id` is the
+ * account's email) and, with a DPoP proof, to the proof's key.
+ */
+@ApiTags('OAuth')
+@ApiStatusTable(OAUTH_STATUS_TABLE)
+@Controller('oauth')
+export class OAuthTokenController {
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly clients: ClientAuthentication,
+    private readonly dpop: DpopService,
+    private readonly metadata: OAuthMetadata,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Post('token')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @Header('Pragma', 'no-cache')
+  @ApiOperation({
+    summary: 'Get tokens as an OAuth client (RFC 6749)',
+    description:
+      'For service accounts (ROLE_SERVICE or ROLE_ADMIN). Client authentication: `client_secret_basic` (HTTP Basic with the form-urlencoded email and password) ' +
+      'or `private_key_jwt` (RFC 7523: `client_assertion` signed with EdDSA by one of the account\'s Ed25519 keys, `aud` the issuer or this endpoint, ' +
+      '`exp` at most 5 minutes ahead, `jti` used once). With a `DPoP` proof header (RFC 9449) the tokens are bound to its key and `token_type` is `DPoP`; ' +
+      'a bound session is refreshed only with a proof by the same key.',
+  })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBasicAuth(SECURITY.basic)
+  @ApiHeader({ name: 'DPoP', required: false, description: 'A DPoP proof JWT (EdDSA or ES256) for POST and this URL' })
+  @ApiBody({
+    schema: formSchema(
+      {
+        grant_type: { type: 'string', enum: [...GRANTS] },
+        refresh_token: { type: 'string', description: 'For grant_type=refresh_token' },
+        client_assertion_type: { type: 'string', enum: ['urn:ietf:params:oauth:client-assertion-type:jwt-bearer'] },
+        client_assertion: { type: 'string' },
+        client_id: { type: 'string', description: 'The account\'s email; optional' },
+      },
+      ['grant_type'],
+    ),
+  })
+  @ApiJsonResponse(200, 'An access token and a refresh token (RFC 6749 section 5.1)', TOKEN_EXAMPLE)
+  @ApiOAuthError(400, 'invalid_grant', 'refresh token was already used; the session has been revoked', 'the refresh token is invalid, expired, reused, revoked, of another client, or of a DPoP-bound session without a proof by its key')
+  @ApiOAuthError(400, 'unsupported_grant_type', 'grant_type password is not supported', 'a grant other than client_credentials and refresh_token')
+  @ApiOAuthError(400, 'unauthorized_client', 'the client may not use this grant', 'the account is not a service account (ROLE_SERVICE or ROLE_ADMIN)')
+  @ApiOAuthError(400, 'invalid_scope', 'scopes are not supported', 'a scope was requested: sigauth has none')
+  @ApiOAuthError(400, 'invalid_dpop_proof', 'the DPoP proof was already used', 'the DPoP proof is malformed, for another method or URL, too old, signed with another algorithm, or replayed')
+  @ApiOAuthCommonErrors()
+  async token(@Req() request: FastifyRequest): Promise<TokenResponse> {
+    const body = formBody(request);
+    const grantType = requiredFormParam(body, 'grant_type');
+    if (!(GRANTS as readonly string[]).includes(grantType)) throw new OAuthError('UNSUPPORTED_GRANT_TYPE', `grant_type ${grantType.slice(0, 64)} is not supported`);
+    if (formParam(body, 'scope') !== undefined) throw new OAuthError('INVALID_SCOPE', 'scopes are not supported');
+    const refreshToken = grantType === 'refresh_token' ? requiredFormParam(body, 'refresh_token') : undefined;
+    const client = await this.clients.authenticate(request, this.metadata.assertionAudiences('token'));
+    if (!CLIENT_ROLES.includes(client.principal.role)) throw new OAuthError('UNAUTHORIZED_CLIENT', 'the client may not use this grant: it is not a service account');
+    const proof = await this.dpop.proof(request);
+    const policy = this.policyFor(client);
+    const pair = refreshToken === undefined ? await this.sessions.open(client, policy, proof) : await this.sessions.rotate({ kind: 'refresh', refreshToken }, policy, proof);
+    return tokenResponse(pair);
+  }
+
+  /** A client's sessions are its own: another client's refresh token is refused (invalid_grant). */
+  private policyFor(client: AuthenticatedClient): SessionPolicy {
+    return { clientId: client.clientId, accessTtl: this.config.ACCESS_TOKEN_TTL, refreshTtl: this.config.REFRESH_TOKEN_TTL };
+  }
+}

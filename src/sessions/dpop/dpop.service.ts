@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { Clock } from '../../common/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { DpopProofError, verifyDpopProof } from '../../consumer/dpop-proof.js';
+import { OneTimeIdsRepository } from '../one-time-ids.repository.js';
+import type { ProofOfPossession } from '../sessions.service.js';
+import { DpopError } from './dpop.errors.js';
+
+/**
+ * DPoP (RFC 9449) on sigauth's own endpoints: a request that carries a `DPoP` header asks for
+ * tokens bound to the proof's key. The proof must be for this request as the client addressed it
+ * (PUBLIC_URL and the path), recent, and new: its `jti` is claimed once across every instance.
+ */
+@Injectable()
+export class DpopService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly oneTimeIds: OneTimeIdsRepository,
+  ) {}
+
+  /**
+   * The key a request proves possession of (its thumbprint), or none when it sends no proof.
+   * With an access token, the proof must also be bound to it (`ath`).
+   */
+  async proof(request: FastifyRequest, accessToken?: string): Promise<ProofOfPossession> {
+    const header = request.headers.dpop;
+    if (header === undefined) return {};
+    const now = this.clock.now();
+    const windowSeconds = this.config.DPOP_PROOF_WINDOW_SECONDS;
+    let proof;
+    try {
+      proof = await verifyDpopProof(header, { method: request.method, url: this.requestUrl(request), accessToken, now, windowSeconds });
+    } catch (error) {
+      if (error instanceof DpopProofError) throw new DpopError('INVALID_DPOP_PROOF', error.message);
+      throw error;
+    }
+    // A proof is accepted while its iat is within the window of now, so its jti is kept that long past its iat.
+    const expiresAt = new Date((proof.iat + windowSeconds) * 1000 + 1000);
+    if (!(await this.oneTimeIds.claim('dpop-proof', `${proof.jkt}:${proof.jti}`, expiresAt, new Date(now)))) {
+      throw new DpopError('INVALID_DPOP_PROOF', 'the DPoP proof was already used');
+    }
+    return { jkt: proof.jkt };
+  }
+
+  /** The URL the client addressed: PUBLIC_URL (with any path prefix a proxy strips) and the route's path. */
+  private requestUrl(request: FastifyRequest): string {
+    const path = request.url.split('?')[0] ?? '/';
+    return `${this.config.PUBLIC_URL}${path}`;
+  }
+}
