@@ -419,11 +419,11 @@ describe('migrations and the generated Prisma client', () => {
         details: null,
       });
 
-      await expect(prisma.auditEvent.findUniqueOrThrow({ where: { id: first.id } })).resolves.toEqual(first);
+      await expect(prisma.auditEvent.findUniqueOrThrow({ where: { id_occurredAt: { id: first.id, occurredAt: first.occurredAt } } })).resolves.toEqual(first);
       await expect(
         prisma.auditEvent.findMany({ where: { userId, occurredAt: { gte: at('2026-11-22T00:00:00.000Z') } }, select: { type: true } }),
       ).resolves.toEqual([{ type: 'login' }]);
-      await expect(prisma.auditEvent.update({ where: { id: bare.id }, data: { reason: 'user asked', details: { by: 'cli' } } })).resolves.toEqual({
+      await expect(prisma.auditEvent.update({ where: { id_occurredAt: { id: bare.id, occurredAt: bare.occurredAt } }, data: { reason: 'user asked', details: { by: 'cli' } } })).resolves.toEqual({
         ...bare,
         reason: 'user asked',
         details: { by: 'cli' },
