@@ -14,6 +14,6 @@ import { TokenService } from './token.service.js';
   imports: [UsersModule],
   controllers: [JwksController, IntrospectionController],
   providers: [SigningKeyRepository, SigningKeysService, TokenService, SessionRepository, SessionsService, AccessTokenGuard],
-  exports: [SigningKeysService, TokenService, SessionsService, AccessTokenGuard],
+  exports: [SigningKeysService, TokenService, SessionsService, AccessTokenGuard, SessionRepository],
 })
 export class SessionsModule {}
