@@ -1,5 +1,7 @@
 import { monthStart } from '../src/audit/audit.repository.js';
-import type { DatabaseConnection } from '../src/prisma/database-connection.js';
+import { openDatabase, type DatabaseConnection } from '../src/prisma/database-connection.js';
+import { MigrationRunner, readMigrations } from '../src/prisma/migration-runner.js';
+import { migrationsDir } from '../src/prisma/migrations-dir.js';
 import { DATABASE_CONNECTION } from '../src/prisma/prisma.module.js';
 import { RETENTION_CLEANUP_LOCK } from '../src/retention/retention-cleanup.js';
 import { UsersService } from '../src/users/users.service.js';
@@ -8,7 +10,7 @@ import { eventually } from './support/eventually.js';
 import { decodeJwtPart, newClientKey, signEmail, type ClientKey } from './support/fib-client.js';
 import { describeOnPostgres } from './support/postgres.js';
 import { controlClock, type TestClock } from './support/test-clock.js';
-import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
+import { createTestStorage, startTestApp, testConfig, type TestApp, type TestStorage } from './support/test-app.js';
 import { metricValue } from './support/wallet-client.js';
 
 const FIB = '/auth/api/v1/authentication-management';
@@ -234,5 +236,36 @@ describeOnPostgres('retention cleanup with two instances', () => {
     await eventually(async () => ((await metricValue(follower, 'sigauth_cleanup_leader')) === 1 ? true : undefined), { what: 'the other instance taking over' });
     await eventually(async () => ((await runs(follower)) > 0 ? true : undefined), { what: 'a run on the new leader' });
     expect(await heldBy()).toHaveLength(1);
+  });
+});
+
+describe.each(BACKENDS)('the bounded_growth migration (%s)', (backend) => {
+  it('carries the audit rows over into monthly partitions, ids and all, and the sequence continues after them', async () => {
+    const storage = await createTestStorage(`bounded_growth_migration_${backend}`, backend);
+    const db = await openDatabase(testConfig(storage.env), 'cli');
+    try {
+      const all = readMigrations(migrationsDir());
+      await new MigrationRunner(db, all.slice(0, all.findIndex((m) => m.name.endsWith('_bounded_growth')))).migrate();
+      await db.exec(`
+        INSERT INTO audit_events (occurred_at, type, outcome, reason, principal, details) VALUES
+          (now() - interval '40 days', 'login.failure', 'failure', 'BAD_SIGNATURE', 'alice@example.org', '{"api": "fib"}'),
+          (now() - interval '5 years', 'login.success', 'success', NULL, 'bob@example.org', NULL),
+          (now(), 'logout', 'success', NULL, 'alice@example.org', NULL);`);
+      const before = await db.query<{ id: string; occurred_at: Date; type: string; details: unknown }>('SELECT id, occurred_at, type, details FROM audit_events ORDER BY id');
+      await new MigrationRunner(db, all).migrate();
+
+      const after = await db.query<{ id: string; occurred_at: Date; type: string; details: unknown; partition: string }>(
+        'SELECT id, occurred_at, type, details, tableoid::regclass::text AS partition FROM audit_events ORDER BY id',
+      );
+      expect(after.map(({ partition: _, ...row }) => row)).toEqual(before);
+      const monthOf = (at: Date) => `audit_events_p${new Date(at).toISOString().slice(0, 7).replace('-', '')}`;
+      // Five years back is older than any partition the migration makes: the default partition holds it until a cleanup.
+      expect(after.map((r) => r.partition)).toEqual([monthOf(before[0]!.occurred_at), 'audit_events_default', monthOf(before[2]!.occurred_at)]);
+      const [next] = await db.query<{ id: string }>(`INSERT INTO audit_events (occurred_at, type, outcome) VALUES (now(), 'logout', 'success') RETURNING id`);
+      expect(BigInt(next!.id)).toBeGreaterThan(BigInt(before[2]!.id));
+    } finally {
+      await db.close();
+      await storage.cleanup();
+    }
   });
 });
