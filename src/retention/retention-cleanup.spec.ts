@@ -6,7 +6,6 @@ import type { DatabaseConnection } from '../prisma/database-connection.js';
 import type { SessionRepository } from '../sessions/session.repository.js';
 import { RetentionCleanup } from './retention-cleanup.js';
 
-const DAY_MS = 86_400_000;
 const NOW = Date.UTC(2026, 11, 4, 12, 0, 0);
 
 /** Ended sessions and retired tokens as plain counts, handed out a batch at a time, as the statements would. */
