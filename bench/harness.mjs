@@ -296,6 +296,29 @@ export async function seedUsers(seedPath, env) {
   await runToCompletion(process.execPath, ['--no-warnings', CLI_MAIN, 'db', 'seed', '--file', seedPath], env, 'seeding through the CLI');
 }
 
+/** Logs in with each body through sigauth's FIB API (16 at a time); any answer but 200 fails the bench. Returns the token pairs. */
+export async function loginPairs(system, bodies) {
+  const results = await mapLimit(bodies, 16, (body) => postJson(system.base, SESSION_PATH, body));
+  const bad = results.find((r) => r.status !== 200);
+  if (bad) fail(`${system.name}: a setup login answered ${bad.status}: ${bad.text.slice(0, 300)}`);
+  return results.map((r) => r.json.data);
+}
+
+/** A queue of live refresh tokens for the refresh scenario: `count` logins over the fixtures' users. */
+export async function refreshPool(system, fixtures, count) {
+  const pairs = await loginPairs(system, Array.from({ length: count }, (_, i) => fixtures.users[i % fixtures.users.length].body));
+  return { tokens: pairs.map((p) => p.refreshToken) };
+}
+
+/** The introspection scenario's caller (the ROLE_SERVICE user) and `count` peer access tokens to ask about, checked once. */
+export async function introspectionData(system, fixtures, count) {
+  const [caller] = await loginPairs(system, [fixtures.service.body]);
+  const peers = await loginPairs(system, fixtures.users.slice(0, count).map((u) => u.body));
+  const check = await postJson(system.base, '/auth/api/v1/token/introspect', { token: peers[0].accessToken }, { authorization: `Bearer ${caller.accessToken}` });
+  if (check.status !== 200 || check.json?.active !== true) fail(`${system.name}: introspection setup check answered ${check.status}: ${check.text.slice(0, 300)}`);
+  return { bearer: caller.accessToken, tokens: peers.map((p) => p.accessToken) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Systems under test.
 

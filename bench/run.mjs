@@ -22,15 +22,16 @@ import {
   ROOT,
   RESULTS_DIR,
   SERVICE_MAIN,
-  SESSION_PATH,
   cleanup,
   createDatabase,
   fail,
   installCleanup,
+  introspectionData,
   makeFixtures,
   makeTempDir,
   mapLimit,
   postJson,
+  refreshPool,
   runLoad,
   sampleRss,
   seedUsers,
@@ -101,13 +102,6 @@ function drive(system, scenario, data) {
   return runLoad(`${system.name}-${scenario}`, data, message, `${system.name}/${scenario}`);
 }
 
-async function loginTokens(system, bodies) {
-  const results = await mapLimit(bodies, 16, (body) => postJson(system.base, SESSION_PATH, body));
-  const bad = results.find((r) => r.status !== 200);
-  if (bad) fail(`${system.name}: a setup login answered ${bad.status}: ${bad.text.slice(0, 300)}`);
-  return results.map((r) => r.json.data);
-}
-
 async function prepare(system, scenario, fixtures, context) {
   const users = fixtures.users;
   switch (scenario) {
@@ -123,16 +117,10 @@ async function prepare(system, scenario, fixtures, context) {
         });
         return { tokens: pools.flat() };
       }
-      const pairs = await loginTokens(system, Array.from({ length: REFRESH_POOL }, (_, i) => users[i % users.length].body));
-      return { tokens: pairs.map((p) => p.refreshToken) };
+      return refreshPool(system, fixtures, REFRESH_POOL);
     }
-    case 'introspect': {
-      const [caller] = await loginTokens(system, [fixtures.service.body]);
-      const peers = await loginTokens(system, users.slice(0, INTROSPECT_TOKENS).map((u) => u.body));
-      const check = await postJson(system.base, '/auth/api/v1/token/introspect', { token: peers[0].accessToken }, { authorization: `Bearer ${caller.accessToken}` });
-      if (check.status !== 200 || check.json?.active !== true) fail(`${system.name}: introspection setup check answered ${check.status}: ${check.text.slice(0, 300)}`);
-      return { bearer: caller.accessToken, tokens: peers.map((p) => p.accessToken) };
-    }
+    case 'introspect':
+      return introspectionData(system, fixtures, INTROSPECT_TOKENS);
     case 'wallet-login': {
       // Sized from the FIB login rate (a wallet login costs more: secp256k1 recovery in JS) so the
       // pre-signed pairs outlast warm-up and measurement.

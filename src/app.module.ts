@@ -14,6 +14,7 @@ import { HttpModule } from './http/http.module.js';
 import { PrismaModule } from './prisma/prisma.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { OAuthEndpointsModule } from './sessions/oauth/oauth-endpoints.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -40,6 +41,7 @@ export class AppModule {
         AdminModule,
         HealthModule,
         FactoryFollowerModule,
+        RetentionModule,
       ],
     };
   }

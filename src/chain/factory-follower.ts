@@ -6,7 +6,8 @@ import { firstLine } from '../common/first-line.js';
 import { AppConfig } from '../config/app-config.js';
 import type { FactoryEvent } from '../config/factory-event.js';
 import { MetricsService } from '../health/metrics.service.js';
-import type { DatabaseConnection, HeldLock } from '../prisma/database-connection.js';
+import type { DatabaseConnection } from '../prisma/database-connection.js';
+import { LeaderLock } from '../prisma/leader-lock.js';
 import { DATABASE_CONNECTION } from '../prisma/prisma.module.js';
 import { UsersService } from '../users/users.service.js';
 import { ChainClient } from './chain-client.js';
@@ -37,7 +38,7 @@ export class FactoryFollower implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly followed?: { event: FactoryEvent; key: FollowedEvent };
   private stopped = false;
   private loop?: Promise<void>;
-  private lock?: HeldLock;
+  private readonly leader: LeaderLock;
   private wake?: () => void;
 
   constructor(
@@ -51,11 +52,19 @@ export class FactoryFollower implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(DATABASE_CONNECTION) private readonly db: DatabaseConnection,
   ) {
     this.followed = followedEvent(config);
+    this.leader = new LeaderLock(db, FACTORY_FOLLOWER_LOCK, {
+      taken: () => {
+        this.metrics.chainLeader.set(1);
+        this.logger.log(`following the Factory ${this.config.ETH_FACTORY_ADDRESS} on chain ${this.config.ETH_CHAIN_ID} (${this.config.ETH_CONFIRMATIONS} confirmations)`);
+      },
+      lost: () => this.logger.warn('lost the follower lock (its database session ended); another instance may follow now'),
+      released: () => this.metrics.chainLeader.set(0),
+    });
   }
 
   /** Whether this instance holds the lock and follows. */
   get leading(): boolean {
-    return this.lock !== undefined;
+    return this.leader.held;
   }
 
   /**
@@ -78,7 +87,7 @@ export class FactoryFollower implements OnApplicationBootstrap, OnModuleDestroy 
     this.stopped = true;
     this.wake?.();
     await this.loop;
-    await this.stepDown();
+    await this.leader.release();
   }
 
   private async run(): Promise<void> {
@@ -86,7 +95,7 @@ export class FactoryFollower implements OnApplicationBootstrap, OnModuleDestroy 
     while (!this.stopped) {
       let delay = this.config.ETH_POLL_INTERVAL_MS;
       try {
-        if (await this.lead()) {
+        if (await this.leader.lead()) {
           await this.chain.assertChain();
           const more = await this.poll();
           if (failures > 0) this.logger.log(`following resumed after ${failures} failed poll(s)`);
@@ -107,28 +116,6 @@ export class FactoryFollower implements OnApplicationBootstrap, OnModuleDestroy 
       }
       await this.sleep(delay);
     }
-  }
-
-  /** Holds the lock, or takes it if free; false while another instance follows. */
-  private async lead(): Promise<boolean> {
-    if (this.lock) {
-      if (await this.lock.alive()) return true;
-      this.logger.warn('lost the follower lock (its database session ended); another instance may follow now');
-      await this.stepDown();
-      return false;
-    }
-    this.lock = await this.db.tryHoldLock(FACTORY_FOLLOWER_LOCK);
-    if (!this.lock) return false;
-    this.metrics.chainLeader.set(1);
-    this.logger.log(`following the Factory ${this.config.ETH_FACTORY_ADDRESS} on chain ${this.config.ETH_CHAIN_ID} (${this.config.ETH_CONFIRMATIONS} confirmations)`);
-    return true;
-  }
-
-  private async stepDown(): Promise<void> {
-    const lock = this.lock;
-    this.lock = undefined;
-    this.metrics.chainLeader.set(0);
-    await lock?.release();
   }
 
   /** One step: applies the next range of confirmed blocks. True when more confirmed blocks wait. */

@@ -27,6 +27,11 @@ describe('loadConfig', () => {
     });
   });
 
+  it('bounds growth by default: a cleanup every minute, ended sessions kept 7 days, audit events 90', () => {
+    expect(loadConfig({})).toMatchObject({ CLEANUP_INTERVAL_MS: 60000, SESSION_RETENTION: 604800, AUDIT_RETENTION_DAYS: 90 });
+    expect(loadConfig({ CLEANUP_INTERVAL_MS: '500', SESSION_RETENTION: '0', AUDIT_RETENTION_DAYS: '1' })).toMatchObject({ CLEANUP_INTERVAL_MS: 500, SESSION_RETENTION: 0, AUDIT_RETENTION_DAYS: 1 });
+  });
+
   it('reads TRUST_PROXY as false, a hop count, or proxy addresses and CIDRs', () => {
     expect(loadConfig({}).TRUST_PROXY).toBe(false);
     expect(loadConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
@@ -50,6 +55,12 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://x'],
     ['SIGNING_KEY_ENCRYPTION_KEY', 'abc'],
     ['LOG_LEVEL', 'loud'],
+    ['CLEANUP_INTERVAL_MS', '99'],
+    ['CLEANUP_INTERVAL_MS', 'hourly'],
+    ['SESSION_RETENTION', '-1'],
+    ['SESSION_RETENTION', '7d'],
+    ['AUDIT_RETENTION_DAYS', '0'],
+    ['AUDIT_RETENTION_DAYS', '36501'],
   ])('refuses %s=%s and names it', (name, value) => {
     let error: unknown;
     try {

@@ -117,6 +117,20 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(31536000)
   SESSION_MAX_AGE = 2592000;
 
+  // ---- Bounded growth (DESIGN section 8) ----
+
+  /** How often the cleanup runs; one instance at a time does (an advisory lock), the first one interval after start. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(86400000)
+  CLEANUP_INTERVAL_MS = 60000;
+
+  /** A session that ended (revoked or expired) is deleted with its refresh tokens this many seconds later (7 days). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(315360000)
+  SESSION_RETENTION = 604800;
+
+  /** Audit events are kept this many days, and at most one month more: retention drops whole monthly partitions. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(36500)
+  AUDIT_RETENTION_DAYS = 90;
+
   /** The Ethereum API's lifetimes (DESIGN section 5): access 15 min, refresh 24 h. */
   @Transform(toInt) @IsInt() @Min(5) @Max(86400)
   WALLET_ACCESS_TOKEN_TTL = 900;

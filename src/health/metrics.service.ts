@@ -107,6 +107,41 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  // ---- Bounded growth: the retention cleanup (src/retention) ----
+
+  readonly cleanupLeader = new Gauge({
+    name: 'sigauth_cleanup_leader',
+    help: '1 while this instance holds the lock and runs the retention cleanup, 0 otherwise',
+    registers: [this.registry],
+  });
+
+  readonly cleanupRemoved = new Counter({
+    name: 'sigauth_cleanup_removed_rows_total',
+    help: 'Rows the retention cleanup removed, by table (sessions, refresh_tokens, audit_events; a dropped audit partition counts by the planner estimate)',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cleanupPartitions = new Counter({
+    name: 'sigauth_cleanup_audit_partitions_total',
+    help: 'Monthly audit partitions the retention cleanup created ahead or dropped, by action',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cleanupRuns = new Counter({
+    name: 'sigauth_cleanup_runs_total',
+    help: 'Runs of the retention cleanup on this instance, by result (success, failure)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cleanupLastSuccess = new Gauge({
+    name: 'sigauth_cleanup_last_success_timestamp_seconds',
+    help: 'When a run of the retention cleanup last finished without error (Unix seconds)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -15,6 +15,6 @@ import { TokenService } from './token.service.js';
   imports: [UsersModule],
   controllers: [JwksController],
   providers: [SigningKeyRepository, SigningKeysService, TokenService, SessionRepository, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService],
-  exports: [SigningKeysService, TokenService, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService],
+  exports: [SigningKeysService, TokenService, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService, SessionRepository],
 })
 export class SessionsModule {}
