@@ -3,6 +3,7 @@ import { UsersModule } from '../users/users.module.js';
 import { AccessTokenGuard } from './access-token.guard.js';
 import { IntrospectionController } from './introspection.controller.js';
 import { JwksController } from './jwks.controller.js';
+import { SessionLivenessCache } from './session-liveness.cache.js';
 import { SessionRepository } from './session.repository.js';
 import { SessionsService } from './sessions.service.js';
 import { SigningKeyRepository } from './signing-key.repository.js';
@@ -13,7 +14,7 @@ import { TokenService } from './token.service.js';
 @Module({
   imports: [UsersModule],
   controllers: [JwksController, IntrospectionController],
-  providers: [SigningKeyRepository, SigningKeysService, TokenService, SessionRepository, SessionsService, AccessTokenGuard],
+  providers: [SigningKeyRepository, SigningKeysService, TokenService, SessionRepository, SessionLivenessCache, SessionsService, AccessTokenGuard],
   exports: [SigningKeysService, TokenService, SessionsService, AccessTokenGuard],
 })
 export class SessionsModule {}
