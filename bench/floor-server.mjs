@@ -2,6 +2,11 @@
 // node:http with pg and node:crypto, no framework. `npm run bench` drives it beside sigauth so that
 // sigauth's figures read as a distance to this one.
 //
+// Two logins: at the FIB path, the login that records nothing; at PERSISTED_LOGIN_PATH, the same
+// login plus the session a refreshable, revocable login must persist: sigauth's own INSERT (the
+// session row and its first refresh token in one statement, in sigauth's tables), in a commit of
+// its own, answered only once it is committed.
+//
 //   DATABASE_URL=postgresql://... PORT=3100 FLOOR_WORKERS=2 node bench/floor-server.mjs
 //
 // It reads sigauth's tables (users, public_keys) and keeps its refresh tokens in a table of its
@@ -22,6 +27,8 @@ const ISSUER = 'sigauth';
 const AUDIENCE = 'sigauth';
 const SESSION_PATH = '/auth/api/v1/authentication-management/session';
 const INTROSPECT_PATH = '/auth/api/v1/token/introspect';
+const PERSISTED_LOGIN_PATH = '/floor/persisted-session';
+const FIB_CLIENT = 'fib';
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const HEX_64 = /^[0-9a-fA-F]{64}$/;
 const HEX_128 = /^[0-9a-fA-F]{128}$/;
@@ -41,6 +48,15 @@ const LOGIN_QUERY = {
   text: `SELECT u.id, u.account, u.role, k.id AS key_id, k.public_key_hex
            FROM users u LEFT JOIN public_keys k ON k.user_id = u.id AND k.revoked_at IS NULL
           WHERE u.email = $1 AND u.status = 'ACTIVE'`,
+};
+
+// What sigauth's SessionRepository.create runs for a login: the session and its first refresh token.
+const INSERT_SESSION_QUERY = {
+  name: 'floor-insert-session',
+  text: `WITH s AS (
+           INSERT INTO sessions (id, user_id, client_id, credential_kind, credential_id, ip, user_agent, created_at, last_used_at, expires_at)
+           VALUES ($1, $2, $3, 'ED25519_KEY'::"CredentialKind", $4, $5, $6, $7, $7, $8)
+         ) INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($9, $1, $7, $8)`,
 };
 
 // One round trip: retire the presented token (only once: rotated_at IS NULL), record its child,
@@ -94,8 +110,7 @@ function workerMain() {
   const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: POOL_SIZE });
   const keyCache = new Map();
 
-  function signJwt(claims, ttl, jti = randomUUID()) {
-    const iat = Math.floor(Date.now() / 1000);
+  function signJwt(claims, ttl, jti = randomUUID(), iat = Math.floor(Date.now() / 1000)) {
     const exp = iat + ttl;
     const input = `${header}.${base64urlJson({ ...claims, iss: ISSUER, aud: AUDIENCE, iat, exp, jti })}`;
     return { token: `${input}.${sign(null, Buffer.from(input), privateKey).toString('base64url')}`, jti, exp };
@@ -121,9 +136,9 @@ function workerMain() {
     return claims;
   }
 
-  function issuePair(user, sid, refreshJti = randomUUID()) {
-    const access = signJwt({ token_use: 'access', acc: user.account, sub: user.email, role: user.role, sid }, ACCESS_TTL);
-    const refresh = signJwt({ token_use: 'refresh', sub: user.email, acjti: access.jti, sid }, REFRESH_TTL, refreshJti);
+  function issuePair(user, sid, refreshJti = randomUUID(), iat = undefined) {
+    const access = signJwt({ token_use: 'access', acc: user.account, sub: user.email, role: user.role, sid }, ACCESS_TTL, undefined, iat);
+    const refresh = signJwt({ token_use: 'refresh', sub: user.email, acjti: access.jti, sid }, REFRESH_TTL, refreshJti, iat);
     return {
       accessToken: access.token,
       refreshToken: refresh.token,
@@ -186,7 +201,7 @@ function workerMain() {
     return match?.[1];
   }
 
-  async function login(req, res) {
+  async function login(req, res, persist = false) {
     const body = await readJson(req);
     const email = body?.email;
     const keyHex = body?.authPublicKeyHex ?? body?.publicKey;
@@ -206,7 +221,16 @@ function workerMain() {
     const valid = verify(null, iroha, key, signature) || ((plain[31] & 1) === 0 && verify(null, plain, key, signature));
     if (!valid) return send(res, 401, 'InvalidSignature', 'Signature is not valid.', null);
     const user = { email: email.trim().normalize('NFC').toLowerCase(), account: row.account, role: row.role };
-    return send(res, 200, 'OK', 'User authorization has been successful.', issuePair(user, randomUUID()));
+    const sid = randomUUID();
+    const refreshJti = randomUUID();
+    const iat = Math.floor(Date.now() / 1000);
+    const pair = issuePair(user, sid, refreshJti, iat);
+    if (persist) {
+      const userAgent = req.headers['user-agent']?.slice(0, 512) ?? null;
+      const values = [sid, row.id, FIB_CLIENT, row.key_id, req.socket.remoteAddress ?? null, userAgent, new Date(iat * 1000), new Date(pair.refreshExpiryAt), refreshJti];
+      await pool.query({ ...INSERT_SESSION_QUERY, values });
+    }
+    return send(res, 200, 'OK', 'User authorization has been successful.', pair);
   }
 
   async function refresh(req, res) {
@@ -268,7 +292,8 @@ function workerMain() {
   }
 
   const routes = {
-    [`POST ${SESSION_PATH}`]: login,
+    [`POST ${SESSION_PATH}`]: (req, res) => login(req, res, false),
+    [`POST ${PERSISTED_LOGIN_PATH}`]: (req, res) => login(req, res, true),
     [`PATCH ${SESSION_PATH}`]: refresh,
     [`POST ${INTROSPECT_PATH}`]: introspect,
     'POST /bench/refresh-pool': refreshPool,

@@ -39,7 +39,8 @@ const scenarios = {
       requests: [
         {
           method: 'POST',
-          path: SESSION_PATH,
+          // The floor serves its login that persists the session at a path of its own.
+          path: data.path ?? SESSION_PATH,
           headers: JSON_HEADERS,
           setupRequest(req) {
             req.body = data.bodies[next++ % data.bodies.length];

@@ -26,19 +26,25 @@ const API_DESCRIPTION = [
   'one named example per `status.name` (or `error_code`). Credential endpoints answer 429 with `Retry-After` when a rate limit trips.',
 ].join('');
 
-/** The OpenAPI document, built once at startup from the controllers' decorators: the JSON at /docs-json, the UI at /docs. */
+/**
+ * The OpenAPI document, from the controllers' decorators: the JSON at /docs-json, the UI at /docs.
+ * Built on its first request, not at boot: scanning every route's metadata is work no worker's
+ * start needs, and the document stays out of the heap of a worker nobody asks for it.
+ */
 function serveOpenApi(app: NestFastifyApplication): void {
-  const config = new DocumentBuilder()
-    .setTitle('sigauth')
-    .setDescription(API_DESCRIPTION)
-    .setVersion(packageVersion())
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Authorization: Bearer <token>' }, SECURITY.bearer)
-    .addBasicAuth({ type: 'http', scheme: 'basic', description: 'Authorization: Basic base64(email:password), the service-account login' }, SECURITY.basic)
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'Authorization', description: 'The FIB style: Authorization: <token>, without a scheme' }, SECURITY.token)
-    .build();
-  const schemas = { EnvelopeError: ENVELOPE_ERROR_SCHEMA, RedisError: REDIS_ERROR_SCHEMA, OAuthError: OAUTH_ERROR_SCHEMA };
-  const document = SwaggerModule.createDocument(app, { ...config, components: { ...config.components, schemas } });
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'], ui: false });
+  const build = () => {
+    const config = new DocumentBuilder()
+      .setTitle('sigauth')
+      .setDescription(API_DESCRIPTION)
+      .setVersion(packageVersion())
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Authorization: Bearer <token>' }, SECURITY.bearer)
+      .addBasicAuth({ type: 'http', scheme: 'basic', description: 'Authorization: Basic base64(email:password), the service-account login' }, SECURITY.basic)
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'Authorization', description: 'The FIB style: Authorization: <token>, without a scheme' }, SECURITY.token)
+      .build();
+    const schemas = { EnvelopeError: ENVELOPE_ERROR_SCHEMA, RedisError: REDIS_ERROR_SCHEMA, OAuthError: OAUTH_ERROR_SCHEMA };
+    return SwaggerModule.createDocument(app, { ...config, components: { ...config.components, schemas } });
+  };
+  SwaggerModule.setup('docs', app, build, { jsonDocumentUrl: 'docs-json', raw: ['json'], ui: false });
   serveSwaggerUi(app.getHttpAdapter().getInstance(), 'docs', 'docs-json', 'sigauth API');
 }
 

@@ -48,10 +48,11 @@ export interface DatabaseConnection extends SqlSession {
   /** Runs fn in one transaction on one session: committed when fn resolves, rolled back when it throws. */
   transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
   /**
-   * Calls `onNotify` for every NOTIFY on `channel`, from any instance, and once more after a lost
-   * listening connection is back (what was sent meanwhile is lost). Resolves with an unsubscribe.
+   * Calls `onNotify` with the payload of every NOTIFY on `channel`, from any instance, and once
+   * more without one after a lost listening connection is back (what was sent meanwhile is lost);
+   * `onDown` while it is not listening. Resolves with an unsubscribe.
    */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload?: string) => void, onDown?: () => void): Promise<() => Promise<void>>;
   notify(channel: string): Promise<void>;
   /** The embedded server only: opens the socket the CLI reaches its database through. */
   serveLocalClients?(): Promise<void>;
@@ -176,7 +177,7 @@ function openPostgres(kind: DatabaseConnection['kind'], options: pg.PoolConfig):
         client.release(broken);
       }
     },
-    listen: async (channel, onNotify) => listenOnPostgres(ownConnection, channel, onNotify),
+    listen: async (channel, onNotify, onDown) => listenOnPostgres(ownConnection, channel, onNotify, onDown),
     notify: async (channel) => void (await pool.query('SELECT pg_notify($1, $2)', [channel, ''])),
     close: () => pool.end(),
   };
@@ -259,7 +260,7 @@ async function openPglite(config: AppConfig, role: DatabaseRole): Promise<Databa
   let socketServer: PgliteSocketServer | undefined;
   let socketFolder: string | undefined;
   // Listeners for what the CLI's work notifies through the socket (PGlite itself tells only of its own queries').
-  const socketListeners = new Map<string, Set<() => void>>();
+  const socketListeners = new Map<string, Set<(payload?: string) => void>>();
   return {
     kind: 'pglite',
     adapter: new PrismaPGlite(db),
@@ -267,8 +268,9 @@ async function openPglite(config: AppConfig, role: DatabaseRole): Promise<Databa
     // Every client of the embedded database shares its one session (see PgliteSocketServer), and the
     // server migrates before it opens the socket: there is nobody to take turns with.
     exclusive: (_lockId, fn) => fn(session),
+    // In one process nothing is lost between a NOTIFY and its listeners: onDown is never called.
     async listen(channel, onNotify) {
-      const unlisten = await db.listen(channel, onNotify);
+      const unlisten = await db.listen(channel, (payload) => onNotify(payload));
       const listeners = socketListeners.get(channel) ?? new Set();
       socketListeners.set(channel, listeners.add(onNotify));
       return async () => {
@@ -293,7 +295,7 @@ async function openPglite(config: AppConfig, role: DatabaseRole): Promise<Databa
         path,
         idleInTransactionMs: config.DATABASE_TIMEOUT_MS,
         warn: (message) => logger.warn(message),
-        notified: (channel) => socketListeners.get(channel)?.forEach((onNotify) => onNotify()),
+        notified: (channel, payload) => socketListeners.get(channel)?.forEach((onNotify) => onNotify(payload)),
       });
       await socketServer.listen();
       lock.publishSocket(path);

@@ -60,23 +60,27 @@ function lastStatus(output: Buffer): string | undefined {
 }
 
 /**
- * The channels of the NotificationResponses in a backend's output. PGlite has one backend, so a
- * client's NOTIFY reaches the server's own LISTEN in the output of the client's unit of work,
- * where PGlite's in-process listeners never see it.
+ * The channels and payloads of the NotificationResponses in a backend's output. PGlite has one
+ * backend, so a client's NOTIFY reaches the server's own LISTEN in the output of the client's
+ * unit of work, where PGlite's in-process listeners never see it.
  */
-function notifiedChannels(output: Buffer): string[] {
-  const channels: string[] = [];
+function notifications(output: Buffer): { channel: string; payload: string }[] {
+  const found: { channel: string; payload: string }[] = [];
   for (let at = 0; at + 5 <= output.length; ) {
     const length = output.readInt32BE(at + 1);
     if (length < 4) break;
     if (output[at] === NOTIFICATION) {
+      // 'A', length, the notifying backend's pid, then the channel and the payload, each NUL-ended.
       const start = at + 9;
       const end = output.indexOf(0, start);
-      if (end > start && end < at + 1 + length) channels.push(output.toString('utf8', start, end));
+      const payloadEnd = end < 0 ? -1 : output.indexOf(0, end + 1);
+      if (end > start && payloadEnd > end && payloadEnd < at + 1 + length) {
+        found.push({ channel: output.toString('utf8', start, end), payload: output.toString('utf8', end + 1, payloadEnd) });
+      }
     }
     at += 1 + length;
   }
-  return channels;
+  return found;
 }
 
 export interface PgliteSocketServerOptions {
@@ -87,7 +91,7 @@ export interface PgliteSocketServerOptions {
   /** Called with one line when a client is disconnected for misbehaving. */
   warn(message: string): void;
   /** Called for each NOTIFY a client's work sent on a channel the server listens on. */
-  notified?(channel: string): void;
+  notified?(channel: string, payload: string): void;
 }
 
 /**
@@ -152,7 +156,7 @@ export class PgliteSocketServer {
     const chunks: Uint8Array[] = [];
     await this.db.runExclusive(() => this.db.execProtocolRawStream(new Uint8Array(bytes), { onRawData: (chunk) => void chunks.push(chunk.slice()) }));
     const output = Buffer.concat(chunks);
-    if (this.options.notified) for (const channel of notifiedChannels(output)) this.options.notified(channel);
+    if (this.options.notified) for (const { channel, payload } of notifications(output)) this.options.notified(channel, payload);
     return output;
   }
 

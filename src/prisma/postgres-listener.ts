@@ -7,9 +7,15 @@ const logger = new Logger('PostgresListener');
 /**
  * LISTEN on a connection of its own (a pooled one would be handed to other queries). A lost
  * connection is opened again, 250 ms doubling up to 10 s apart, and `onNotify` is called once
- * it is back, since what was sent while it was down is lost.
+ * it is back, with no payload, since what was sent while it was down is lost. `onDown` hears of
+ * every moment the connection is not listening: a first connection that fails, or one lost.
  */
-export async function listenOnPostgres(connection: pg.ClientConfig, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+export async function listenOnPostgres(
+  connection: pg.ClientConfig,
+  channel: string,
+  onNotify: (payload?: string) => void,
+  onDown: () => void = () => undefined,
+): Promise<() => Promise<void>> {
   if (!CHANNEL.test(channel)) throw new Error(`not a channel name: ${channel}`);
   let client: pg.Client | undefined;
   let closed = false;
@@ -17,9 +23,10 @@ export async function listenOnPostgres(connection: pg.ClientConfig, channel: str
   let timer: NodeJS.Timeout | undefined;
 
   const connect = async (first: boolean): Promise<void> => {
-    const next = new pg.Client(connection);
+    // Keep-alive probes, so that a connection whose server vanished without a word is noticed.
+    const next = new pg.Client({ ...connection, keepAlive: true });
     next.on('notification', (message) => {
-      if (message.channel === channel) onNotify();
+      if (message.channel === channel) onNotify(message.payload);
     });
     next.on('error', () => undefined);
     next.on('end', () => {
@@ -34,6 +41,7 @@ export async function listenOnPostgres(connection: pg.ClientConfig, channel: str
 
   const lost = (): void => {
     if (closed || timer) return;
+    onDown();
     timer = setTimeout(() => {
       timer = undefined;
       connect(false).catch((error: Error) => {

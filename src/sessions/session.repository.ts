@@ -218,10 +218,22 @@ WITH doomed AS (
 )
 SELECT count(*)::int AS n FROM gone`;
 
+/** The channel the session_liveness migration's trigger sends the id of every session that ends on. */
+const SESSION_ENDED_CHANNEL = 'sigauth_session_ended';
+
 /** Sessions (refresh-token families) and their tokens. */
 @Injectable()
 export class SessionRepository {
   constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Calls `ended` with the id of each session that ends, on any instance, as the ending commits;
+   * with none when some may have been missed (a listening connection back after a loss); `down`
+   * while nothing is heard.
+   */
+  watchEndedSessions(ended: (sessionId?: string) => void, down: () => void): Promise<() => Promise<void>> {
+    return this.prisma.connection.listen(SESSION_ENDED_CHANNEL, ended, down);
+  }
 
   /** The session and its first refresh token in one statement: one round trip on the login path. */
   async create(session: NewSession): Promise<void> {

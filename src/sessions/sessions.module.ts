@@ -4,6 +4,7 @@ import { AccessTokenGuard } from './access-token.guard.js';
 import { DpopService } from './dpop/dpop.service.js';
 import { JwksController } from './jwks.controller.js';
 import { OneTimeIdsRepository } from './one-time-ids.repository.js';
+import { SessionLivenessCache } from './session-liveness.cache.js';
 import { SessionRepository } from './session.repository.js';
 import { SessionsService } from './sessions.service.js';
 import { SigningKeyRepository } from './signing-key.repository.js';
@@ -14,7 +15,7 @@ import { TokenService } from './token.service.js';
 @Module({
   imports: [UsersModule],
   controllers: [JwksController],
-  providers: [SigningKeyRepository, SigningKeysService, TokenService, SessionRepository, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService],
+  providers: [SigningKeyRepository, SigningKeysService, TokenService, SessionRepository, SessionLivenessCache, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService],
   exports: [SigningKeysService, TokenService, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService, SessionRepository],
 })
 export class SessionsModule {}

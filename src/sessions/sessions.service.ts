@@ -7,6 +7,7 @@ import { MetricsService } from '../health/metrics.service.js';
 import { currentRequest } from '../http/request-context.js';
 import { passwordExpired } from './authentication.errors.js';
 import type { VerifiedLogin } from './login/verified-login.js';
+import { SessionLivenessCache, type LiveSession } from './session-liveness.cache.js';
 import { SessionRepository, type IssuedChild, type RotationOutcome, type SessionRecord } from './session.repository.js';
 import type { SigningKey } from './signing-keys.service.js';
 import { TokenError } from './token.errors.js';
@@ -68,6 +69,7 @@ export class SessionsService {
     private readonly clock: Clock,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
+    private readonly liveSessions: SessionLivenessCache,
   ) {}
 
   /** A new session for a verified principal, with its first token pair; bound to the DPoP key the request proved, if any. */
@@ -278,13 +280,13 @@ export class SessionsService {
     return (await this.authenticateSession(accessToken, proof)).claims;
   }
 
-  private async authenticateSession(accessToken: string, proof: ProofOfPossession): Promise<{ claims: AccessClaims; session: SessionRecord }> {
+  private async authenticateSession(accessToken: string, proof: ProofOfPossession): Promise<{ claims: AccessClaims; session: LiveSession }> {
     const claims = await this.tokens.verifyAccess(accessToken);
     if (claims.cnf?.jkt !== proof.jkt && claims.cnf !== undefined) {
       throw new TokenError('INVALID_TOKEN', 'the access token is bound to a DPoP key: send Authorization: DPoP with a proof by that key');
     }
-    const session = await this.sessions.findById(claims.sid);
-    if (!session || session.revokedAt) throw new TokenError('INVALID_TOKEN', 'session has ended');
+    const session = await this.liveSessions.find(claims.sid);
+    if (!session) throw new TokenError('INVALID_TOKEN', 'session has ended');
     return { claims: { ...claims, client_id: claims.client_id || session.clientId }, session };
   }
 
@@ -332,8 +334,8 @@ export class SessionsService {
       if (error instanceof TokenError) return undefined;
       throw error;
     }
-    const session = await this.sessions.findById(claims.sid);
-    if (!session || session.revokedAt) return undefined;
+    const session = await this.liveSessions.find(claims.sid);
+    if (!session) return undefined;
     if (claims.token_use === 'refresh' && !(await this.sessions.isRefreshTokenLive(claims.jti, this.now()))) return undefined;
     return { ...claims, client_id: claims.client_id || session.clientId, ...(session.dpopJkt ? { cnf: { jkt: session.dpopJkt } } : {}) };
   }

@@ -326,6 +326,11 @@ export class UsersRepository {
         return rows.filter((r) => r.inserted).length;
       }, { timeout: 60000 });
     }
+    // PostgreSQL's advice after a bulk load: until autovacuum gets to them (a minute or more), the
+    // planner knows nothing of these rows and plans the session core's joins over them as if the
+    // tables were empty. Measured by the bench, right after seeding 1,000 users: refreshes at an eighth
+    // of the rate they reach once the tables are analyzed.
+    if (users.length >= 100) await this.prisma.$executeRawUnsafe('ANALYZE users, public_keys, wallets');
     return { created, updated: users.length - created };
   }
 }
