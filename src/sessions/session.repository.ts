@@ -158,10 +158,18 @@ function fromChildRow(row: ChildRow): IssuedChild {
 const SESSION_END = (maxAgeParam: string) => `floor(extract(epoch FROM s.created_at)) + ${maxAgeParam}`;
 
 /**
- * The principal behind a session, through the users module's published view: the user active and
+ * The principal behind session `s`, through the users module's published view: the user active and
  * the credential that opened the session still active (see the session_core migration).
+ *
+ * Joined per session, as a LATERAL subquery that OFFSET 0 keeps from being flattened: the session's
+ * user and credential are then pushed into each branch of the view's UNION ALL and read by index.
+ * As a plain join the planner hashes the whole view (every active user with every key, wallet and
+ * password) on every rotation: 2.9 ms against 1.1 ms at 1,000 users (EXPLAIN ANALYZE of ROTATE),
+ * and growing with the user count.
  */
-const PRINCIPAL = 'JOIN session_principals p USING (user_id, credential_kind, credential_id)';
+const PRINCIPAL = `CROSS JOIN LATERAL (
+  SELECT * FROM session_principals v WHERE v.user_id = s.user_id AND v.credential_kind = s.credential_kind AND v.credential_id = s.credential_id OFFSET 0
+) p`;
 
 /**
  * A rotation in one statement: it retires the presented token only if it is live, its session is
@@ -315,11 +323,14 @@ export class SessionRepository {
   async renewAccessOnly(sid: string, clientId: string, now: Date, ttlSeconds: number, maxAgeSeconds: number): Promise<RenewedSession | undefined> {
     const iat = Math.floor(now.getTime() / 1000);
     const rows = await this.prisma.connection.query<SessionRow & PrincipalClaims & { access_exp: number }>(
-      `UPDATE sessions s SET last_used_at = $3, expires_at = GREATEST(s.expires_at, to_timestamp(LEAST($4 + $5, ${SESSION_END('$6')})))
-         FROM session_principals p
-        WHERE s.id = $1 AND s.revoked_at IS NULL AND s.client_id = $2 AND ${SESSION_END('$6')} > $4
-          AND p.user_id = s.user_id AND p.credential_kind = s.credential_kind AND p.credential_id = s.credential_id
-          AND (p.credential_expires_at IS NULL OR p.credential_expires_at > $3)
+      `WITH live AS (
+         SELECT s.id, p.account, p.subject, p.role FROM sessions s ${PRINCIPAL}
+          WHERE s.id = $1 AND s.revoked_at IS NULL AND s.client_id = $2 AND ${SESSION_END('$6')} > $4
+            AND (p.credential_expires_at IS NULL OR p.credential_expires_at > $3)
+       )
+       UPDATE sessions s SET last_used_at = $3, expires_at = GREATEST(s.expires_at, to_timestamp(LEAST($4 + $5, ${SESSION_END('$6')})))
+         FROM live p
+        WHERE s.id = p.id AND s.revoked_at IS NULL
         RETURNING s.*, p.account AS acc, p.subject AS sub, p.role, LEAST($4 + $5, ${SESSION_END('$6')})::float8 AS access_exp`,
       [sid, clientId, now, iat, ttlSeconds, maxAgeSeconds],
       'renew-access-only-session',
