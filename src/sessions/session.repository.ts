@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { GroupCommit } from '../common/group-commit.js';
 import type { SqlSession } from '../prisma/database-connection.js';
 import { PrismaService } from '../prisma/prisma.service.js';
 import type { CredentialKind, Role } from '../users/user.types.js';
@@ -226,12 +227,29 @@ WITH doomed AS (
 )
 SELECT count(*)::int AS n FROM gone`;
 
+/** At most this many logins' sessions in one statement. */
+const SESSION_BATCH_LIMIT = 256;
+
+/** New sessions, one per element of the arrays, each with its first refresh token where `$11` has one. */
+const INSERT_SESSIONS = `
+WITH s AS (
+  INSERT INTO sessions (id, user_id, client_id, credential_kind, credential_id, ip, user_agent, created_at, last_used_at, expires_at, dpop_jkt)
+  SELECT id, user_id, client_id, kind, credential_id, ip, user_agent, created_at, created_at, expires_at, dpop_jkt
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::"CredentialKind"[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[])
+      AS n(id, user_id, client_id, kind, credential_id, ip, user_agent, created_at, expires_at, dpop_jkt)
+)
+INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at)
+SELECT jti, id, created_at, expires_at FROM unnest($11::uuid[], $1::uuid[], $8::timestamptz[], $9::timestamptz[]) AS r(jti, id, created_at, expires_at)
+ WHERE jti IS NOT NULL`;
+
 /** The channel the session_liveness migration's trigger sends the id of every session that ends on. */
 const SESSION_ENDED_CHANNEL = 'sigauth_session_ended';
 
 /** Sessions (refresh-token families) and their tokens. */
 @Injectable()
 export class SessionRepository {
+  private readonly sessionWrites = new GroupCommit<NewSession>((batch) => this.insertSessions(batch), SESSION_BATCH_LIMIT);
+
   constructor(private readonly prisma: PrismaService) {}
 
   /**
@@ -243,19 +261,23 @@ export class SessionRepository {
     return this.prisma.connection.listen(SESSION_ENDED_CHANNEL, ended, down);
   }
 
-  /** The session and its first refresh token in one statement: one round trip on the login path. */
-  async create(session: NewSession): Promise<void> {
-    const params = [session.id, session.userId, session.clientId, session.credentialKind, session.credentialId, session.ip, session.userAgent, session.createdAt, session.expiresAt, session.dpopJkt];
-    const insertSession = `INSERT INTO sessions (id, user_id, client_id, credential_kind, credential_id, ip, user_agent, created_at, last_used_at, expires_at, dpop_jkt)
-                           VALUES ($1, $2, $3, $4::"CredentialKind", $5, $6, $7, $8, $8, $9, $10)`;
-    if (session.refreshJti === undefined) {
-      await this.prisma.connection.query(insertSession, params, 'insert-session');
-      return;
-    }
+  /**
+   * The session and its first refresh token, committed before this resolves. Logins that arrive
+   * while a write is in flight go out together in the next one (group commit): one statement and
+   * one commit for the burst, each login still answered only once its own row is committed.
+   */
+  create(session: NewSession): Promise<void> {
+    return this.sessionWrites.write(session);
+  }
+
+  /** Sessions and the first refresh token of each that has one, in one statement. */
+  private async insertSessions(batch: NewSession[]): Promise<void> {
+    const column = <K extends keyof NewSession>(key: K) => batch.map((s) => s[key] ?? null);
+    const instants = (key: 'createdAt' | 'expiresAt') => batch.map((s) => s[key].toISOString());
     await this.prisma.connection.query(
-      `WITH s AS (${insertSession}) INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($11, $1, $8, $9)`,
-      [...params, session.refreshJti],
-      'insert-session-and-refresh-token',
+      INSERT_SESSIONS,
+      [column('id'), column('userId'), column('clientId'), column('credentialKind'), column('credentialId'), column('ip'), column('userAgent'), instants('createdAt'), instants('expiresAt'), column('dpopJkt'), column('refreshJti')],
+      'insert-sessions',
     );
   }
 
