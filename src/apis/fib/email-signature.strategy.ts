@@ -15,7 +15,7 @@ import type { VerifiedLogin } from '../../sessions/login/verified-login.js';
 import { checkEd25519PublicKey, describePublicKeyProblem } from '../../users/ed25519-public-key.js';
 import { claimedEmailKey } from '../../users/email.js';
 import { UsersService } from '../../users/users.service.js';
-import { FibLoginDto } from './dto/fib-login.dto.js';
+import { FibLoginDto, wellFormedFibLogin } from './dto/fib-login.dto.js';
 import { FibLoginError } from './fib-login.errors.js';
 import { LoginChallengeService } from './login-challenge.service.js';
 
@@ -48,7 +48,7 @@ export class EmailSignatureStrategy implements ProofVerifier {
   }
 
   async verify(request: FastifyRequest): Promise<VerifiedLogin> {
-    const body = await validateBody(FibLoginDto, request.body);
+    const body = wellFormedFibLogin(request.body) ?? (await validateBody(FibLoginDto, request.body));
     if (body.authPublicKeyHex !== undefined && body.publicKey !== undefined && body.authPublicKeyHex !== body.publicKey) {
       throw new RequestError('ARGUMENT_NOT_VALID', 'authPublicKeyHex and publicKey are the same field; send one');
     }

@@ -50,6 +50,34 @@ export class FibLoginDto {
   publicKey?: string;
 }
 
+/** FibLoginDto's fields and the longest value each may have. */
+const FIB_LOGIN_FIELDS: ReadonlyMap<string, number> = new Map([
+  ['email', MAX_EMAIL_LENGTH],
+  ['signature', 1024],
+  ['authPublicKeyHex', 1024],
+  ['nonce', 128],
+  ['publicKey', 1024],
+]);
+
+/**
+ * The login body as a client sends it, checked without class-validator (the login's hot path):
+ * a plain JSON object of known fields, every value a string within its limit, with a well-formed
+ * email and a signature. It accepts only what FibLoginDto accepts (a UTF-16 length within the
+ * limit is within class-validator's code-point one); anything else returns undefined and gets
+ * FibLoginDto's full validation, with its messages.
+ */
+export function wellFormedFibLogin(body: unknown): FibLoginDto | undefined {
+  if (typeof body !== 'object' || body === null || Object.getPrototypeOf(body) !== Object.prototype) return undefined;
+  const fields = body as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    const limit = FIB_LOGIN_FIELDS.get(key);
+    if (limit === undefined || typeof value !== 'string' || value.length > limit) return undefined;
+  }
+  const { email, signature } = fields;
+  return typeof email === 'string' && isWellFormedEmail(email) && typeof signature === 'string' ? (fields as unknown as FibLoginDto) : undefined;
+}
+
 /** POST .../challenge. */
 export class ChallengeDto {
   @ApiProperty({ description: 'The email that will log in', maxLength: MAX_EMAIL_LENGTH, example: 'alice@wonderland.space' })
