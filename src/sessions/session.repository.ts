@@ -248,9 +248,12 @@ const SESSION_ENDED_CHANNEL = 'sigauth_session_ended';
 /** Sessions (refresh-token families) and their tokens. */
 @Injectable()
 export class SessionRepository {
-  private readonly sessionWrites = new GroupCommit<NewSession>((batch) => this.insertSessions(batch), SESSION_BATCH_LIMIT);
+  private readonly sessionWrites: GroupCommit<NewSession>;
 
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaService) {
+    // Embedded PGlite serves one process and does not take the array parameters of INSERT_SESSIONS: one row a statement.
+    this.sessionWrites = new GroupCommit<NewSession>((batch) => this.insertSessions(batch), prisma.connection.kind === 'pglite' ? 1 : SESSION_BATCH_LIMIT);
+  }
 
   /**
    * Calls `ended` with the id of each session that ends, on any instance, as the ending commits;
@@ -270,8 +273,25 @@ export class SessionRepository {
     return this.sessionWrites.write(session);
   }
 
+  /** One session, and its first refresh token if it has one, in one statement. */
+  private async insertSession(session: NewSession): Promise<void> {
+    const params = [session.id, session.userId, session.clientId, session.credentialKind, session.credentialId, session.ip, session.userAgent, session.createdAt, session.expiresAt, session.dpopJkt];
+    const insertSession = `INSERT INTO sessions (id, user_id, client_id, credential_kind, credential_id, ip, user_agent, created_at, last_used_at, expires_at, dpop_jkt)
+                           VALUES ($1, $2, $3, $4::"CredentialKind", $5, $6, $7, $8, $8, $9, $10)`;
+    if (session.refreshJti === undefined) {
+      await this.prisma.connection.query(insertSession, params, 'insert-session');
+      return;
+    }
+    await this.prisma.connection.query(
+      `WITH s AS (${insertSession}) INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($11, $1, $8, $9)`,
+      [...params, session.refreshJti],
+      'insert-session-and-refresh-token',
+    );
+  }
+
   /** Sessions and the first refresh token of each that has one, in one statement. */
   private async insertSessions(batch: NewSession[]): Promise<void> {
+    if (batch.length === 1) return this.insertSession(batch[0]!);
     const column = <K extends keyof NewSession>(key: K) => batch.map((s) => s[key] ?? null);
     const instants = (key: 'createdAt' | 'expiresAt') => batch.map((s) => s[key].toISOString());
     await this.prisma.connection.query(
