@@ -221,6 +221,20 @@ export function isRunning(pid) {
   }
 }
 
+/** The pids of every PostgreSQL process on this machine (the server and its backends), by command name. */
+export function postgresPids() {
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
 export function childPids(parentPid) {
   const pids = [];
   for (const entry of readdirSync('/proc')) {

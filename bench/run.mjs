@@ -23,6 +23,8 @@ import {
   RESULTS_DIR,
   SERVICE_MAIN,
   cleanup,
+  childPids,
+  cpuTicks,
   createDatabase,
   fail,
   installCleanup,
@@ -31,6 +33,7 @@ import {
   makeTempDir,
   mapLimit,
   postJson,
+  postgresPids,
   refreshPool,
   runLoad,
   sampleRss,
@@ -189,6 +192,23 @@ async function startForBench(name, argv, env) {
   return system;
 }
 
+/** CPU time so far of a system (its primary and workers) and of PostgreSQL (every postgres process), in ticks. */
+function cpuSnapshot(system) {
+  const ticks = (pids) => new Map(pids.map((pid) => [pid, cpuTicks(pid)]));
+  return { system: ticks([system.child.pid, ...childPids(system.child.pid)]), postgres: ticks(postgresPids()) };
+}
+
+/**
+ * CPU milliseconds per request over warm-up and measurement: the system's processes, and
+ * PostgreSQL's (every backend, so only the work of this run while nothing else queries it).
+ * A process that ended in between counts for nothing; one that started counts from zero.
+ */
+function cpuPerRequest(before, after, requests) {
+  const spent = (a, b) => [...b].reduce((sum, [pid, t]) => sum + Math.max(0, t - (a.get(pid) ?? 0)), 0);
+  const ms = (ticks) => Math.round(((ticks * 10) / requests) * 1000) / 1000;
+  return { systemMs: ms(spent(before.system, after.system)), postgresMs: ms(spent(before.postgres, after.postgres)) };
+}
+
 async function runScenario(system, scenario, fixtures, db) {
   const label = `  ${(SYSTEM_LABELS[system.name] ?? system.name).padEnd(13)}`;
   if (scenario === 'wallet-login' && !(await walletRouteExists(system))) {
@@ -199,8 +219,11 @@ async function runScenario(system, scenario, fixtures, db) {
   const data = await prepare(system, scenario, fixtures, system.context);
   process.stdout.write(`${label} ${WARMUP} s warm-up + ${DURATION} s at ${CONNECTIONS} connections ... `);
   const before = await databaseCounters(db);
+  const cpuBefore = cpuSnapshot(system);
   const answer = await drive(system, scenario, data);
+  const cpuAfter = cpuSnapshot(system);
   const r = answer.result;
+  r.cpuPerRequest = cpuPerRequest(cpuBefore, cpuAfter, r.totalRequests + answer.warmup.totalRequests);
   r.databasePerRequest = await databaseWorkPerRequest(db, before, r.totalRequests + answer.warmup.totalRequests);
   if (scenario === 'login') system.context.loginRate = r.requestsPerSecond;
   // Other work on the machine skews every figure: the 1-minute load average says how much there was.
@@ -209,6 +232,7 @@ async function runScenario(system, scenario, fixtures, db) {
   for (const [status, samples] of Object.entries(r.non2xxSamples)) console.log(`      ${status}: ${samples[0]}`);
   const d = r.databasePerRequest;
   console.log(`      PostgreSQL per request: ${d.transactions} transactions, ${d.rowsRead} rows read, ${d.rowsInserted} inserted, ${d.rowsUpdated} updated`);
+  console.log(`      CPU per request: ${r.cpuPerRequest.systemMs} ms in ${SYSTEM_LABELS[system.name] ?? system.name}'s processes, ${r.cpuPerRequest.postgresMs} ms in PostgreSQL`);
   system.report.scenarios[scenario] = { ...r, warmup: answer.warmup, window: answer.window };
 }
 
