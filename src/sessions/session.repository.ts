@@ -173,26 +173,28 @@ const PRINCIPAL = `CROSS JOIN LATERAL (
 ) p`;
 
 /**
- * A rotation in one statement: it retires the presented token only if it is live, its session is
- * live, of this API, younger than its maximum age, bound to no DPoP key or to the one the request
- * proved, and its principal still active; it adds the
- * child with what it is issued with; it moves the session's expiry. The final update re-checks that
- * the session is live, so a revocation that commits first leaves it with no row: no pair.
+ * A rotation in one statement. `live` reads the presented token with its session and principal
+ * once: the token live, its session live, of this API, younger than its maximum age, bound to no
+ * DPoP key or to the one the request proved, its principal still active. `parent` retires the
+ * token, re-checking under the row lock that it is still unretired, so of two rotations racing on
+ * one token only one gets a row; `child` adds the child with what it is issued with; the final
+ * update moves the session's expiry and re-checks that the session is live, so a revocation that
+ * commits first leaves it with no row: no pair.
  */
 const ROTATE = `
-WITH parent AS (
-  UPDATE refresh_tokens t SET rotated_at = $6
+WITH live AS (
+  SELECT t.jti, t.session_id, p.account, p.subject, p.role, ${SESSION_END('$10')} AS ends
+    FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id ${PRINCIPAL}
    WHERE t.jti = $1 AND t.rotated_at IS NULL AND t.expires_at > $6
-     AND EXISTS (SELECT 1 FROM sessions s ${PRINCIPAL}
-                  WHERE s.id = t.session_id AND s.revoked_at IS NULL AND s.client_id = $5 AND ${SESSION_END('$10')} > $7
-                    AND (s.dpop_jkt IS NULL OR s.dpop_jkt = $11))
-  RETURNING t.session_id
+     AND s.revoked_at IS NULL AND s.client_id = $5 AND ${SESSION_END('$10')} > $7 AND (s.dpop_jkt IS NULL OR s.dpop_jkt = $11)
+), parent AS (
+  UPDATE refresh_tokens t SET rotated_at = $6 FROM live WHERE t.jti = live.jti AND t.rotated_at IS NULL
+  RETURNING live.*
 ), child AS (
   INSERT INTO refresh_tokens (jti, session_id, parent_jti, issued_at, expires_at, access_jti, access_expires_at, kid, claims)
-  SELECT $2, s.id, $1, to_timestamp($7), to_timestamp(LEAST($7 + $9, e.ends)), $3, to_timestamp(LEAST($7 + $8, e.ends)), $4,
-         jsonb_build_object('acc', p.account, 'sub', p.subject, 'role', p.role)
-    FROM parent JOIN sessions s ON s.id = parent.session_id ${PRINCIPAL}
-    CROSS JOIN LATERAL (SELECT ${SESSION_END('$10')} AS ends) e
+  SELECT $2, session_id, $1, to_timestamp($7), to_timestamp(LEAST($7 + $9, ends)), $3, to_timestamp(LEAST($7 + $8, ends)), $4,
+         jsonb_build_object('acc', account, 'sub', subject, 'role', role)
+    FROM parent
   RETURNING jti, session_id, issued_at, expires_at, access_jti, access_expires_at, kid, claims
 )
 UPDATE sessions s SET last_used_at = $6, expires_at = child.expires_at
