@@ -1,4 +1,4 @@
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { Clock } from '../common/clock.js';
 import { loadConfig } from '../config/app-config.js';
 import type { SigningKeysService } from './signing-keys.service.js';
@@ -96,6 +96,44 @@ describe('TokenService', () => {
     await expect(later.verifyAccess(token)).resolves.toEqual(access);
     clock.now = () => (now + 60) * 1000;
     await expect(later.verifyAccess(token)).rejects.toEqual(new TokenError('INVALID_TOKEN', 'token has expired'));
+  });
+
+  describe('remembers verified access tokens', () => {
+    const config = loadConfig({ JWT_ISSUER: 'https://auth.example', JWT_AUDIENCE: 'api' });
+    /** A TokenService whose key k1 the test can replace or remove, as a reload or a revocation does. */
+    function withKeyTable() {
+      const table = { k1: publicKey as typeof publicKey | undefined };
+      const service = new TokenService({ publicKey: async (kid: string) => (kid === 'k1' ? table.k1 : undefined) } as unknown as SigningKeysService, config, new Clock());
+      return { table, service };
+    }
+
+    it('refuses a remembered token once its key is revoked', async () => {
+      const { table, service } = withKeyTable();
+      const token = forge(atHeader, access);
+      await expect(service.verifyAccess(token)).resolves.toEqual(access);
+      table.k1 = undefined;
+      await expect(service.verifyAccess(token)).rejects.toEqual(new TokenError('INVALID_TOKEN', 'token was not signed by a key of this service'));
+    });
+
+    it('verifies the signature again when the key table is reloaded: a remembered token counts only under the key that verified it', async () => {
+      const { table, service } = withKeyTable();
+      const token = forge(atHeader, access);
+      await expect(service.verifyAccess(token)).resolves.toEqual(access);
+      table.k1 = createPublicKey({ key: publicKey.export({ format: 'der', type: 'spki' }), format: 'der', type: 'spki' });
+      await expect(service.verifyAccess(token)).resolves.toEqual(access);
+      table.k1 = generateKeyPairSync('ed25519').publicKey;
+      await expect(service.verifyAccess(token)).rejects.toEqual(new TokenError('INVALID_TOKEN', 'token is malformed or its signature does not verify'));
+    });
+
+    it('gives every caller claims of its own', async () => {
+      const { service } = withKeyTable();
+      const token = forge(atHeader, access);
+      const first = await service.verifyAccess(token);
+      (first as { role: string }).role = 'ROLE_ADMIN';
+      const second = await service.verifyAccess(token);
+      (second as { sub: string }).sub = 'someone@else';
+      await expect(service.verifyAccess(token)).resolves.toEqual(access);
+    });
   });
 
   it('refuses a tampered payload, a padded or re-spelled signature, and a signature of the wrong length', async () => {

@@ -20,6 +20,8 @@ import {
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_TOKEN_LENGTH = 4096;
+/** How many verified access tokens an instance remembers (FIFO); about 1 kB each. */
+const VERIFIED_ACCESS_TOKENS = 1024;
 
 /**
  * Three unpadded base64url parts, each in its one canonical spelling. jose decodes leniently
@@ -65,6 +67,15 @@ export interface VerifyOptions {
  */
 @Injectable()
 export class TokenService {
+  /**
+   * Access tokens verified lately, by their exact text, with the key that verified them. A caller
+   * presents its bearer token on every request (a resource server asking introspection, an admin
+   * client), and verifying the same bytes with the same key can only give the same answer; what
+   * can change is checked again on every use: the expiry, and that the key is still one this
+   * instance verifies with (a revoked key, or any reload of the key table, makes it a miss).
+   */
+  private readonly verifiedAccess = new Map<string, { claims: Readonly<AccessClaims>; kid: string; key: KeyObject }>();
+
   constructor(
     private readonly keys: SigningKeysService,
     private readonly config: AppConfig,
@@ -122,8 +133,17 @@ export class TokenService {
     return { token: `${input}.${signature}`, jti: claims.jti, exp: claims.exp };
   }
 
-  verifyAccess(token: string, options: VerifyOptions = {}): Promise<AccessClaims> {
-    return this.verify(token, 'access', options) as Promise<AccessClaims>;
+  async verifyAccess(token: string, options: VerifyOptions = {}): Promise<AccessClaims> {
+    if (options.ignoreExpiry) return (await this.verified(token, 'access', options)).claims as AccessClaims;
+    const remembered = this.verifiedAccess.get(token);
+    if (remembered) {
+      if (remembered.claims.exp > Math.floor(this.clock.now() / 1000) && (await this.keys.publicKey(remembered.kid)) === remembered.key) return { ...remembered.claims };
+      this.verifiedAccess.delete(token);
+    }
+    const { claims, kid, key } = await this.verified(token, 'access', options);
+    if (this.verifiedAccess.size >= VERIFIED_ACCESS_TOKENS) this.verifiedAccess.delete(this.verifiedAccess.keys().next().value!);
+    this.verifiedAccess.set(token, { claims: Object.freeze({ ...(claims as AccessClaims) }), kid, key });
+    return claims as AccessClaims;
   }
 
   verifyRefresh(token: string): Promise<RefreshClaims> {
@@ -138,6 +158,11 @@ export class TokenService {
    * audience, a refresh token `typ: JWT` addressed to this issuer.
    */
   async verify(token: string, use: TokenUse | 'either', options: VerifyOptions): Promise<TokenClaims> {
+    return (await this.verified(token, use, options)).claims;
+  }
+
+  /** The claims of a token that verifies, with the key that verified it. */
+  private async verified(token: string, use: TokenUse | 'either', options: VerifyOptions): Promise<{ claims: TokenClaims; kid: string; key: KeyObject }> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !isCanonicalCompactJws(token)) {
       throw new TokenError('INVALID_TOKEN', 'token is malformed');
     }
@@ -172,7 +197,7 @@ export class TokenService {
       throw new TokenError('INVALID_TOKEN', 'token is malformed');
     }
     if (typeof payload.client_id !== 'string') throw new TokenError('INVALID_TOKEN', 'token is malformed');
-    return payload as unknown as TokenClaims;
+    return { claims: payload as unknown as TokenClaims, kid: header.kid, key };
   }
 
   /**
