@@ -61,7 +61,21 @@ const SYSTEM_LABELS = { sigauth: 'sigauth', floor: 'floor', sessionFloor: 'floor
 const REFRESH_POOL = 400;
 const INTROSPECT_TOKENS = 200;
 
-const { values: args } = parseArgs({
+const USAGE = `usage: node bench/run.mjs [--scenarios ${ALL_SCENARIOS.join(',')}] [--duration 15] [--warmup 3]
+                         [--connections 64] [--users 1000] [--workers N] [--no-floor] [--profile]
+(bench/README.md explains the scenarios and the figures)`;
+
+/** parseArgs, with a usage line instead of a stack trace for an option it does not know. */
+function parseArguments(config) {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    console.error(`bench: ${error.message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const { values: args } = parseArguments({
   options: {
     scenarios: { type: 'string', default: ALL_SCENARIOS.join(',') },
     duration: { type: 'string', default: '15' },
@@ -71,8 +85,13 @@ const { values: args } = parseArgs({
     workers: { type: 'string' },
     'no-floor': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const scenarios = args.scenarios.split(',').map((s) => s.trim()).filter(Boolean);
 const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);
