@@ -221,34 +221,31 @@ export function isRunning(pid) {
   }
 }
 
-/** The pids of every PostgreSQL process on this machine (the server and its backends), by command name. */
-export function postgresPids() {
+/** The pids of the running processes for which `test(pid)` holds, in order; `test` may read /proc. */
+function pidsWhere(test) {
   const pids = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids;
-}
-
-export function childPids(parentPid) {
-  const pids = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Field 4 is the parent pid; the command name (field 2) may hold spaces, so parse after ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parentPid) pids.push(Number(entry));
+      if (test(entry)) pids.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
   }
   return pids.sort((a, b) => a - b);
+}
+
+/** Every PostgreSQL process on this machine (the server and its backends), by command name. */
+export function postgresPids() {
+  return pidsWhere((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres');
+}
+
+export function childPids(parentPid) {
+  return pidsWhere((pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 4 is the parent pid; the command name (field 2) may hold spaces, so parse after ')'.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parentPid;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
