@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { bytesToHex, encodeFunctionData, parseAbi, type Hex } from 'viem';
+import type { Hex } from 'viem';
 import { MetricsService } from '../health/metrics.service.js';
 import { ChainClient } from './chain-client.js';
 
-const ERC1271_ABI = parseAbi(['function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)']);
+const ERC1271_ABI = [
+  { type: 'function', name: 'isValidSignature', stateMutability: 'view', inputs: [{ name: 'hash', type: 'bytes32' }, { name: 'signature', type: 'bytes' }], outputs: [{ type: 'bytes4' }] },
+] as const;
 /** bytes4(keccak256("isValidSignature(bytes32,bytes)")): what a contract answers for a signature it accepts. */
 const MAGIC_VALUE = '0x1626ba7e';
 
@@ -32,6 +34,8 @@ export class ContractSignatures {
       await this.chain.assertChain();
       const to = address as Hex;
       if ((await this.chain.code(to)) === '0x') return this.counted(false);
+      // Loaded with the first contract wallet, as ChainClient loads viem (the node is asked first, so it is in memory by now).
+      const { bytesToHex, encodeFunctionData } = await import('viem');
       const data = encodeFunctionData({ abi: ERC1271_ABI, functionName: 'isValidSignature', args: [bytesToHex(hash), signature.toLowerCase() as Hex] });
       const result = await this.chain.call(to, data);
       return this.counted(!result.reverted && result.data.slice(0, 10).toLowerCase() === MAGIC_VALUE);

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { isAddress, type Hex, type Log } from 'viem';
+import type { Hex, Log } from 'viem';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { firstLine } from '../common/first-line.js';
@@ -9,6 +9,7 @@ import { MetricsService } from '../health/metrics.service.js';
 import type { DatabaseConnection } from '../prisma/database-connection.js';
 import { LeaderLock } from '../prisma/leader-lock.js';
 import { DATABASE_CONNECTION } from '../prisma/prisma.module.js';
+import { parseEthereumAddress } from '../users/ethereum-address.js';
 import { UsersService } from '../users/users.service.js';
 import { ChainClient } from './chain-client.js';
 import { ChainError } from './chain.errors.js';
@@ -178,7 +179,7 @@ export class FactoryFollower implements OnApplicationBootstrap, OnModuleDestroy 
       const args = ((log as { args?: unknown }).args ?? {}) as Record<string, unknown>;
       const owner = args[ownerArg];
       const contract = args[contractArg];
-      if (typeof owner !== 'string' || typeof contract !== 'string' || !isAddress(owner) || !isAddress(contract)) {
+      if (typeof owner !== 'string' || typeof contract !== 'string' || parseEthereumAddress(owner) === undefined || parseEthereumAddress(contract) === undefined) {
         this.logger.warn(`skipping log ${id}: its ${ownerArg} and ${contractArg} arguments do not decode as addresses`);
         continue;
       }

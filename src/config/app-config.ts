@@ -1,6 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { isAddress } from 'viem';
 import { isAuthority } from '../common/rfc3986.js';
+import { parseEthereumAddress } from '../users/ethereum-address.js';
 import { parseFactoryEvent } from './factory-event.js';
 import {
   IsBoolean,
@@ -314,7 +314,7 @@ function publicUrlProblems(config: AppConfig): string[] {
 function ethereumProblems(config: AppConfig): string[] {
   const problems: string[] = [];
   if (config.ETH_FACTORY_ADDRESS !== undefined) {
-    if (!isAddress(config.ETH_FACTORY_ADDRESS, { strict: true })) problems.push(`ETH_FACTORY_ADDRESS=${JSON.stringify(config.ETH_FACTORY_ADDRESS)}: the EIP-55 checksum does not match`);
+    if (parseEthereumAddress(config.ETH_FACTORY_ADDRESS) === undefined) problems.push(`ETH_FACTORY_ADDRESS=${JSON.stringify(config.ETH_FACTORY_ADDRESS)}: the EIP-55 checksum does not match`);
     if (config.ETH_RPC_URL === undefined) problems.push('ETH_FACTORY_ADDRESS: following the Factory needs ETH_RPC_URL');
   }
   const event = parseFactoryEvent(config.ETH_FACTORY_EVENT, config.ETH_FACTORY_OWNER_ARG, config.ETH_FACTORY_CONTRACT_ARG);

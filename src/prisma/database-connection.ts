@@ -4,11 +4,11 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Logger } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { AppConfig } from '../config/app-config.js';
 import { listenOnPostgres } from './postgres-listener.js';
 import { DataDirBusyError, DataDirLock, liveOwnerOf } from './data-dir-lock.js';
@@ -240,6 +240,8 @@ async function openPglite(config: AppConfig, role: DatabaseRole): Promise<Databa
   const dataDir = config.DATA_DIR;
   mkdirSync(dataDir, { recursive: true });
   const lock = await DataDirLock.acquire(dataDir, role, EMBEDDED_WAIT_MS);
+  // Loaded here, not at the top: a server on DATABASE_URL (every cluster worker) never needs them.
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
   let db: PGlite;
   try {
     await initializeDataDir(dataDir);
