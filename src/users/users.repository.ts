@@ -161,15 +161,20 @@ export class UsersRepository {
     return rows[0];
   }
 
-  /** The active user holding this active wallet, with the wallet's id, or undefined. */
+  /** The active user holding this active wallet, with the wallet's id, or undefined. One named statement: every Ethereum login asks it. */
   async findWalletLoginCandidate(address: string): Promise<{ principal: SessionPrincipal; walletId: string } | undefined> {
-    const wallet = await this.prisma.wallet.findFirst({
-      where: { address, revokedAt: null, user: { status: 'ACTIVE' } },
-      select: { id: true, user: { select: { id: true, email: true, account: true, role: true } } },
-    });
-    if (!wallet) return undefined;
-    const { user } = wallet;
-    return { principal: { userId: user.id, email: user.email, account: user.account, role: user.role }, walletId: wallet.id };
+    const [row] = await this.prisma.connection.query<SessionPrincipal & { walletId: string }>(
+      `SELECT w.id AS "walletId", u.id AS "userId", u.email, u.account, u.role
+         FROM wallets w
+         JOIN users u ON u.id = w.user_id
+        WHERE w.address = $1 AND w.revoked_at IS NULL AND u.status = 'ACTIVE'
+        LIMIT 1`,
+      [address],
+      'wallet-login-candidate',
+    );
+    if (!row) return undefined;
+    const { walletId, ...principal } = row;
+    return { principal, walletId };
   }
 
   /** The active user with a password, found by email or id, or undefined. */

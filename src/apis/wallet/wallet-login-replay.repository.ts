@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { AtMostEvery } from '../../common/at-most-every.js';
-import { Prisma } from '../../generated/prisma/client.js';
 import { PrismaService } from '../../prisma/prisma.service.js';
 
 /** Remembers accepted (address, timestamp) pairs, shared by every instance through the database. */
@@ -14,16 +13,20 @@ export class WalletLoginReplayRepository {
   /**
    * Records the pair; false when it was recorded before (a replay). Purged pairs are those past
    * their window by one more window: an instance whose clock is behind this one's by up to a
-   * window would still accept their timestamp, and must still find them.
+   * window would still accept their timestamp, and must still find them. SQL on the connection,
+   * as every query of a login is: the insert answers a replay itself (no row), without an error.
    */
   async claim(address: string, timestampMs: number, expiresAt: Date, now: Date, windowMs: number): Promise<boolean> {
-    if (this.purge.due(now.getTime())) await this.prisma.walletLoginReplay.deleteMany({ where: { expiresAt: { lt: new Date(now.getTime() - windowMs) } } });
-    try {
-      await this.prisma.walletLoginReplay.create({ data: { address, timestampMs: BigInt(timestampMs), expiresAt } });
-      return true;
-    } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return false;
-      throw error;
+    const { connection } = this.prisma;
+    if (this.purge.due(now.getTime())) {
+      await connection.query('DELETE FROM wallet_login_replays WHERE expires_at < $1', [new Date(now.getTime() - windowMs)], 'wallet-replays-purge');
     }
+    const inserted = await connection.query(
+      `INSERT INTO wallet_login_replays (address, timestamp_ms, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (address, timestamp_ms) DO NOTHING RETURNING 1 AS claimed`,
+      [address, String(timestampMs), expiresAt],
+      'wallet-replay-claim',
+    );
+    return inserted.length === 1;
   }
 }
