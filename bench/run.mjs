@@ -63,6 +63,7 @@ const INTROSPECT_TOKENS = 200;
 
 const USAGE = `usage: node bench/run.mjs [--scenarios ${ALL_SCENARIOS.join(',')}] [--duration 15] [--warmup 3]
                          [--connections 64] [--users 1000] [--workers N] [--no-floor] [--profile]
+                         [--node-option=--max-semi-space-size=4 ...]
 (bench/README.md explains the scenarios and the figures)`;
 
 /** parseArgs, with a usage line instead of a stack trace for an option it does not know. */
@@ -85,6 +86,7 @@ const { values: args } = parseArguments({
     workers: { type: 'string' },
     'no-floor': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    'node-option': { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
   },
 });
@@ -370,14 +372,15 @@ async function main() {
   const results = {
     date: new Date().toISOString(),
     machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverage1mAtStart: Math.round(os.loadavg()[0] * 100) / 100 },
-    settings: { users: USERS, workers: WORKERS, connections: CONNECTIONS, warmupSeconds: WARMUP, durationSeconds: DURATION, scenarios },
+    settings: { users: USERS, workers: WORKERS, connections: CONNECTIONS, warmupSeconds: WARMUP, durationSeconds: DURATION, scenarios, sigauthNodeOptions: args['node-option'] },
     seedMs,
     systems: {},
     ratios: {},
   };
 
   let profileDir;
-  const serviceArgv = [SERVICE_MAIN];
+  // Node's own flags for sigauth (V8 heap sizing, say): the cluster's workers inherit them.
+  const serviceArgv = [...args['node-option'], SERVICE_MAIN];
   if (args.profile) {
     profileDir = join(RESULTS_DIR, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
     mkdirSync(profileDir, { recursive: true });
