@@ -9,17 +9,11 @@ import { describeOnPostgres } from './support/postgres.js';
 import { redisPrefix, REDIS_URL, requireRedis } from './support/redis.js';
 import { withSql } from './support/sql.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
+import { metric } from './support/metrics.js';
 
 const FIB = '/auth/api/v1/authentication-management';
 const basic = (email: string, password: string) => `Basic ${Buffer.from(`${email}:${password}`).toString('base64')}`;
 const statusCounts = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
-
-/** A counter of /metrics, 0 when it has not been counted yet. */
-async function metric(service: TestApp, name: string): Promise<number> {
-  const text = (await service.http().get('/metrics')).text;
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : 0;
-}
 
 /**
  * Abuse resistance (DESIGN section 8): budgets that cannot be overdrawn or turned against users,

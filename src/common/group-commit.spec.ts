@@ -1,18 +1,18 @@
 import { GroupCommit } from './group-commit.js';
 
-/** A write that records each batch and finishes when the test says so. */
+/** A write that records each batch, finishes when the test says so, and returns each item times ten. */
 function recordingWrite(fails: (items: number[]) => boolean = () => false) {
   const batches: number[][] = [];
   const finish: (() => void)[] = [];
   const write = (items: number[]) =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<number[]>((resolve, reject) => {
       batches.push(items);
-      finish.push(() => (fails(items) ? reject(new Error(`refused ${items.join(',')}`)) : resolve()));
+      finish.push(() => (fails(items) ? reject(new Error(`refused ${items.join(',')}`)) : resolve(items.map((n) => n * 10))));
     });
   return { batches, finish, write };
 }
 
-const settled = (promise: Promise<void>) => promise.then(() => 'committed', (error: Error) => error.message);
+const settled = (promise: Promise<number>) => promise.then(() => 'committed', (error: Error) => error.message);
 const ticks = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('GroupCommit', () => {
@@ -40,6 +40,28 @@ describe('GroupCommit', () => {
     finish[1]!();
     await Promise.all(all);
     expect(outcomes).toEqual(['1:committed', '2:committed', '3:committed', '4:committed']);
+  });
+
+  it("resolves each item with the write's result at its index, also when a refused batch is written item by item", async () => {
+    const { batches, finish, write } = recordingWrite((items) => items.length > 1 && items.includes(3));
+    const reports: string[] = [];
+    const commit = new GroupCommit(write, 10, { written: (n) => reports.push(`written ${n}`), refused: (n, e) => reports.push(`refused ${n}: ${(e as Error).message}`) });
+    const first = commit.write(1);
+    const together = [2, 4].map((n) => commit.write(n));
+    finish[0]!();
+    await ticks();
+    finish[1]!();
+    await expect(Promise.all([first, ...together])).resolves.toEqual([10, 20, 40]);
+    const lead = commit.write(9);
+    const refused = [5, 3, 6].map((n) => commit.write(n));
+    finish[2]!();
+    for (let i = 3; i < 7; i++) {
+      await ticks();
+      finish[i]!(); // [5, 3, 6] refused, then [5], [3], [6]
+    }
+    await expect(Promise.all([lead, ...refused])).resolves.toEqual([90, 50, 30, 60]);
+    expect(batches).toEqual([[1], [2, 4], [9], [5, 3, 6], [5], [3], [6]]);
+    expect(reports).toEqual(['written 1', 'written 2', 'written 1', 'refused 3: refused 5,3,6', 'written 1', 'written 1', 'written 1']);
   });
 
   it('splits a queue longer than the limit', async () => {

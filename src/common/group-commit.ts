@@ -1,9 +1,18 @@
-/** Writes a batch of items in one statement (one commit); resolves once they are committed. */
-export type BatchWrite<T> = (items: T[]) => Promise<void>;
+/**
+ * Writes a batch of items in one statement (one commit); resolves once they are committed, with
+ * each item's result at the item's index.
+ */
+export type BatchWrite<T, R> = (items: T[]) => Promise<R[]>;
 
-interface Waiting<T> {
+/** What a GroupCommit reports: every batch written, and every batch refused and then written item by item. */
+export interface GroupCommitObserver {
+  written(size: number): void;
+  refused(size: number, error: unknown): void;
+}
+
+interface Waiting<T, R> {
   item: T;
-  resolve: () => void;
+  resolve: (result: R) => void;
   reject: (error: unknown) => void;
 }
 
@@ -11,23 +20,25 @@ interface Waiting<T> {
  * Group commit: items written while a write is in flight wait for it, then go out together in the
  * next one, so a burst of N items costs about one statement and one commit instead of N. A lone
  * item is written at once, so nothing waits when there is no burst. Each caller's promise settles
- * only when the write that carried its item has finished: a resolved promise means committed.
+ * only when the write that carried its item has finished: a resolved promise means committed, and
+ * it resolves with what the write returned for that item.
  *
  * When a batch fails, its items are written again one by one, so one bad item (a row another
  * statement removed the parent of, say) fails alone and the others still commit, each with its
  * own outcome.
  */
-export class GroupCommit<T> {
-  private queue: Waiting<T>[] = [];
+export class GroupCommit<T, R = void> {
+  private queue: Waiting<T, R>[] = [];
   private writing = false;
 
   constructor(
-    private readonly writeBatch: BatchWrite<T>,
+    private readonly writeBatch: BatchWrite<T, R>,
     private readonly maxBatch: number,
+    private readonly observer?: GroupCommitObserver,
   ) {}
 
-  write(item: T): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  write(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       if (!this.writing) void this.drain();
     });
@@ -45,21 +56,24 @@ export class GroupCommit<T> {
     }
   }
 
-  private async settle(batch: Waiting<T>[]): Promise<void> {
+  private async settle(batch: Waiting<T, R>[]): Promise<void> {
     try {
-      await this.writeBatch(batch.map((w) => w.item));
-      for (const w of batch) w.resolve();
+      const results = await this.writeBatch(batch.map((w) => w.item));
+      this.observer?.written(batch.length);
+      batch.forEach((w, i) => w.resolve(results[i]!));
       return;
     } catch (error) {
       if (batch.length === 1) {
         batch[0]!.reject(error);
         return;
       }
+      this.observer?.refused(batch.length, error);
     }
     for (const w of batch) {
       try {
-        await this.writeBatch([w.item]);
-        w.resolve();
+        const [result] = await this.writeBatch([w.item]);
+        this.observer?.written(1);
+        w.resolve(result!);
       } catch (error) {
         w.reject(error);
       }

@@ -31,6 +31,27 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly groupCommitBatches = new Counter({
+    name: 'sigauth_group_commit_batches_total',
+    help: 'Statements that wrote a batch of concurrent requests (group commit), by write: sessions (logins) or rotations (refreshes)',
+    labelNames: ['write'] as const,
+    registers: [this.registry],
+  });
+
+  readonly groupCommitItems = new Counter({
+    name: 'sigauth_group_commit_items_total',
+    help: 'Requests those statements carried, by write; divided by the batches, the mean batch size',
+    labelNames: ['write'] as const,
+    registers: [this.registry],
+  });
+
+  readonly groupCommitRefused = new Counter({
+    name: 'sigauth_group_commit_refused_total',
+    help: 'Batches the database refused (a deadlock between instances, or one bad row), each then written request by request',
+    labelNames: ['write'] as const,
+    registers: [this.registry],
+  });
+
   readonly rateLimited = new Counter({
     name: 'sigauth_rate_limited_total',
     help: 'Requests refused with 429, by endpoint',

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import { GroupCommit } from '../common/group-commit.js';
+import { Injectable, Logger } from '@nestjs/common';
+import { GroupCommit, type GroupCommitObserver } from '../common/group-commit.js';
+import { MetricsService } from '../health/metrics.service.js';
 import type { SqlSession } from '../prisma/database-connection.js';
 import { PrismaService } from '../prisma/prisma.service.js';
 import type { CredentialKind, Role } from '../users/user.types.js';
@@ -201,6 +202,45 @@ UPDATE sessions s SET last_used_at = $6, expires_at = child.expires_at
   FROM child WHERE s.id = child.session_id AND s.revoked_at IS NULL
 RETURNING child.*, s.user_id, s.client_id, s.dpop_jkt`;
 
+/** At most this many refreshes' rotations in one statement. */
+const ROTATION_BATCH_LIMIT = 256;
+
+/**
+ * ROTATE for a batch, one rotation per element of the arrays, in one statement and one commit
+ * (group commit, as for logins): each row is checked and written as ROTATE does it, with its own
+ * instant, lifetimes and proof. The same token twice in one batch is retired once, and only one of
+ * the two gets a child (the UPDATE's join takes one live row per token); the other finds it retired,
+ * like the loser of a race between two statements. `live` reads each token and its session by
+ * primary key, as a LATERAL subquery per element: joined plainly, the plan prepared for the batch
+ * hashed it against a scan of every session.
+ */
+const ROTATE_BATCH = `
+WITH r AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::text[])
+    AS r(jti, child_jti, access_jti, kid, client_id, at, iat, access_ttl, refresh_ttl, max_age, proof_jkt)
+), live AS (
+  SELECT l.* FROM r CROSS JOIN LATERAL (
+    SELECT t.jti, t.session_id, r.child_jti, r.access_jti, r.kid, r.at, r.iat, r.access_ttl, r.refresh_ttl, p.account, p.subject, p.role, ${SESSION_END('r.max_age')} AS ends
+      FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id ${PRINCIPAL}
+     WHERE t.jti = r.jti AND t.rotated_at IS NULL AND t.expires_at > r.at
+       AND s.revoked_at IS NULL AND s.client_id = r.client_id AND ${SESSION_END('r.max_age')} > r.iat AND (s.dpop_jkt IS NULL OR s.dpop_jkt = r.proof_jkt)
+    OFFSET 0
+  ) l
+), parent AS (
+  UPDATE refresh_tokens t SET rotated_at = live.at FROM live WHERE t.jti = live.jti AND t.rotated_at IS NULL
+  RETURNING live.*
+), child AS (
+  INSERT INTO refresh_tokens (jti, session_id, parent_jti, issued_at, expires_at, access_jti, access_expires_at, kid, claims)
+  SELECT child_jti, session_id, jti, to_timestamp(iat), to_timestamp(LEAST(iat + refresh_ttl, ends)), access_jti, to_timestamp(LEAST(iat + access_ttl, ends)), kid,
+         jsonb_build_object('acc', account, 'sub', subject, 'role', role)
+    FROM parent
+  RETURNING jti, session_id, parent_jti, issued_at, expires_at, access_jti, access_expires_at, kid, claims
+)
+UPDATE sessions s SET last_used_at = parent.at, expires_at = child.expires_at
+  FROM child JOIN parent ON parent.jti = child.parent_jti
+ WHERE s.id = child.session_id AND s.revoked_at IS NULL
+RETURNING child.*, s.user_id, s.client_id, s.dpop_jkt`;
+
 /**
  * Up to $2 sessions that ended (revoked, or expired: LEAST skips a NULL revoked_at) before $1,
  * oldest first along sessions_ended_at_idx, deleted with their refresh tokens. Rows another
@@ -251,10 +291,35 @@ const SESSION_ENDED_CHANNEL = 'sigauth_session_ended';
 @Injectable()
 export class SessionRepository {
   private readonly sessionWrites: GroupCommit<NewSession>;
+  private readonly rotations: GroupCommit<Rotation, IssuedChild | undefined>;
 
-  constructor(private readonly prisma: PrismaService) {
-    // Embedded PGlite serves one process and does not take the array parameters of INSERT_SESSIONS: one row a statement.
-    this.sessionWrites = new GroupCommit<NewSession>((batch) => this.insertSessions(batch), prisma.connection.kind === 'pglite' ? 1 : SESSION_BATCH_LIMIT);
+  private readonly logger = new Logger(SessionRepository.name);
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly metrics: MetricsService,
+  ) {
+    // Embedded PGlite serves one process and does not take the array parameters of the batch statements: one row a statement.
+    const pglite = prisma.connection.kind === 'pglite';
+    this.sessionWrites = new GroupCommit(
+      (batch) => this.insertSessions(batch).then(() => batch.map(() => undefined)),
+      pglite ? 1 : SESSION_BATCH_LIMIT,
+      this.observe('sessions'),
+    );
+    this.rotations = new GroupCommit((batch) => this.rotateLiveBatch(batch), pglite ? 1 : ROTATION_BATCH_LIMIT, this.observe('rotations'));
+  }
+
+  private observe(write: 'sessions' | 'rotations'): GroupCommitObserver {
+    return {
+      written: (size) => {
+        this.metrics.groupCommitBatches.inc({ write });
+        this.metrics.groupCommitItems.inc({ write }, size);
+      },
+      refused: (size, error) => {
+        this.metrics.groupCommitRefused.inc({ write });
+        this.logger.warn(`a batch of ${size} ${write} was refused (${error instanceof Error ? error.message : String(error)}); writing them one by one`);
+      },
+    };
   }
 
   /**
@@ -304,14 +369,44 @@ export class SessionRepository {
   }
 
   /**
-   * Rotates refresh token `jti`. The common case is one statement (ROTATE). When it finds nothing
-   * to rotate, a transaction that locks the token and its session decides why: the immediate
-   * parent presented again within `graceMs`, before its child was used, gets that child (the same
-   * pair, not a sibling); any other retired token is a reuse, and its family is revoked.
+   * Rotates refresh token `jti`. The common case is one statement (ROTATE), shared with the
+   * rotations that arrive while one is in flight (group commit, as for logins: ROTATE_BATCH),
+   * resolved once committed. When it finds nothing to rotate, a transaction that locks the token
+   * and its session decides why: the immediate parent presented again within `graceMs`, before its
+   * child was used, gets that child (the same pair, not a sibling); any other retired token is a
+   * reuse, and its family is revoked.
    */
   async rotate(rotation: Rotation): Promise<RotationOutcome> {
-    const child = await this.rotateLive(this.prisma.connection, rotation);
+    const child = await this.rotations.write(rotation);
     return child ? { kind: 'rotated', child, grace: false } : this.prisma.connection.transaction((tx) => this.rotateContended(tx, rotation));
+  }
+
+  /** Each rotation's child, or undefined where it found nothing to rotate, in one statement. */
+  private async rotateLiveBatch(batch: Rotation[]): Promise<(IssuedChild | undefined)[]> {
+    if (batch.length === 1) return [await this.rotateLive(this.prisma.connection, batch[0]!)];
+    // In token order, so that two workers' batches that share tokens lock them in the same order
+    // and wait rather than deadlock (PostgreSQL's detector, then the item-by-item retry, is the backstop).
+    const ordered = [...batch].sort((a, b) => (a.jti < b.jti ? -1 : a.jti > b.jti ? 1 : 0));
+    const column = <K extends keyof Rotation>(key: K) => ordered.map((r) => r[key]);
+    const rows = await this.prisma.connection.query<ChildRow>(
+      ROTATE_BATCH,
+      [
+        column('jti'),
+        column('childJti'),
+        column('accessJti'),
+        column('kid'),
+        column('clientId'),
+        ordered.map((r) => r.now.toISOString()),
+        ordered.map((r) => Math.floor(r.now.getTime() / 1000)),
+        column('accessTtl'),
+        column('refreshTtl'),
+        column('maxAgeSeconds'),
+        column('proofJkt'),
+      ],
+      'rotate-refresh-tokens',
+    );
+    const children = new Map(rows.map((row) => [row.jti, fromChildRow(row)]));
+    return batch.map((r) => children.get(r.childJti));
   }
 
   private async rotateLive(sql: SqlSession, r: Rotation): Promise<IssuedChild | undefined> {
