@@ -103,4 +103,21 @@ describe('GroupCommit', () => {
     finish[1]!();
     await expect(next).resolves.toBe('committed');
   });
+
+  it('fails a batch and every item waiting behind it at once when no item is at fault (a timeout), then writes new items', async () => {
+    const { batches, finish, write } = recordingWrite((items) => items.includes(2));
+    const commit = new GroupCommit(write, 10, undefined, (error) => !(error as Error).message.includes('2'));
+    const lone = settled(commit.write(1));
+    const batch = [2, 3].map((n) => settled(commit.write(n)));
+    finish[0]!();
+    await ticks();
+    const behind = [4, 5].map((n) => settled(commit.write(n)));
+    finish[1]!(); // [2, 3] refused with an error no item is at fault for
+    await expect(Promise.all([lone, ...batch, ...behind])).resolves.toEqual(['committed', 'refused 2,3', 'refused 2,3', 'refused 2,3', 'refused 2,3']);
+    expect(batches).toEqual([[1], [2, 3]]);
+    const after = settled(commit.write(6));
+    finish[2]!();
+    await expect(after).resolves.toBe('committed');
+    expect(batches).toEqual([[1], [2, 3], [6]]);
+  });
 });

@@ -23,9 +23,12 @@ interface Waiting<T, R> {
  * only when the write that carried its item has finished: a resolved promise means committed, and
  * it resolves with what the write returned for that item.
  *
- * When a batch fails, its items are written again one by one, so one bad item (a row another
- * statement removed the parent of, say) fails alone and the others still commit, each with its
- * own outcome.
+ * When a batch fails with an error one item can cause (`itemAtFault`: a row another statement
+ * removed the parent of, a deadlock with another instance's batch), its items are written again one
+ * by one, so the bad item fails alone and the others still commit, each with its own outcome. Any
+ * other failure (the database not answering within its timeout, a lost connection) fails the batch
+ * and every item waiting behind it at once: writing them after it would make each wait out the
+ * same timeout again.
  */
 export class GroupCommit<T, R = void> {
   private queue: Waiting<T, R>[] = [];
@@ -35,6 +38,7 @@ export class GroupCommit<T, R = void> {
     private readonly writeBatch: BatchWrite<T, R>,
     private readonly maxBatch: number,
     private readonly observer?: GroupCommitObserver,
+    private readonly itemAtFault: (error: unknown) => boolean = () => true,
   ) {}
 
   write(item: T): Promise<R> {
@@ -63,6 +67,10 @@ export class GroupCommit<T, R = void> {
       batch.forEach((w, i) => w.resolve(results[i]!));
       return;
     } catch (error) {
+      if (!this.itemAtFault(error)) {
+        for (const w of [...batch, ...this.queue.splice(0)]) w.reject(error);
+        return;
+      }
       if (batch.length === 1) {
         batch[0]!.reject(error);
         return;

@@ -202,6 +202,13 @@ UPDATE sessions s SET last_used_at = $6, expires_at = child.expires_at
   FROM child WHERE s.id = child.session_id AND s.revoked_at IS NULL
 RETURNING child.*, s.user_id, s.client_id, s.dpop_jkt`;
 
+/**
+ * Whether PostgreSQL refused a batch for something one of its rows can cause, so that writing the
+ * rows one by one isolates it: a data exception (22), an integrity violation (23), a deadlock or
+ * serialization failure (40). A timeout or a lost connection carries no such SQLSTATE.
+ */
+const causedByRow = (error: unknown): boolean => /^(22|23|40)/.test(String((error as { code?: unknown } | null)?.code ?? ''));
+
 /** At most this many refreshes' rotations in one statement. */
 const ROTATION_BATCH_LIMIT = 256;
 
@@ -305,8 +312,9 @@ export class SessionRepository {
       (batch) => this.insertSessions(batch).then(() => batch.map(() => undefined)),
       pglite ? 1 : SESSION_BATCH_LIMIT,
       this.observe('sessions'),
+      causedByRow,
     );
-    this.rotations = new GroupCommit((batch) => this.rotateLiveBatch(batch), pglite ? 1 : ROTATION_BATCH_LIMIT, this.observe('rotations'));
+    this.rotations = new GroupCommit((batch) => this.rotateLiveBatch(batch), pglite ? 1 : ROTATION_BATCH_LIMIT, this.observe('rotations'), causedByRow);
   }
 
   private observe(write: 'sessions' | 'rotations'): GroupCommitObserver {
