@@ -3,13 +3,13 @@ import { STATUS_CODES } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
 import { REDIS_ERROR_SCHEMA } from './apis/service-account/service-account.openapi.js';
 import { OAUTH_ERROR_SCHEMA } from './sessions/oauth/oauth.openapi.js';
 import { RequestError } from './common/domain-error.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
 import { ENVELOPE_ERROR_SCHEMA, packageVersion, SECURITY, serveSwaggerUi } from './http/openapi.js';
+import { loadSwagger } from './http/openapi-decorators.js';
 import { requestContext } from './http/request-context.js';
 import type { RenderedError } from './http/status-table.js';
 import { StatusTables } from './http/status-tables.js';
@@ -28,11 +28,13 @@ const API_DESCRIPTION = [
 
 /**
  * The OpenAPI document, from the controllers' decorators: the JSON at /docs-json, the UI at /docs.
- * Built on its first request, not at boot: scanning every route's metadata is work no worker's
- * start needs, and the document stays out of the heap of a worker nobody asks for it.
+ * Built on its first request, not at boot: @nestjs/swagger is loaded then (src/http/openapi-decorators.ts),
+ * scanning every route's metadata is work no worker's start needs, and the document stays out of
+ * the heap of a worker nobody asks for it.
  */
 function serveOpenApi(app: NestFastifyApplication): void {
-  const build = () => {
+  const build = async (): Promise<string> => {
+    const { DocumentBuilder, SwaggerModule } = await loadSwagger();
     const config = new DocumentBuilder()
       .setTitle('sigauth')
       .setDescription(API_DESCRIPTION)
@@ -42,10 +44,19 @@ function serveOpenApi(app: NestFastifyApplication): void {
       .addApiKey({ type: 'apiKey', in: 'header', name: 'Authorization', description: 'The FIB style: Authorization: <token>, without a scheme' }, SECURITY.token)
       .build();
     const schemas = { EnvelopeError: ENVELOPE_ERROR_SCHEMA, RedisError: REDIS_ERROR_SCHEMA, OAuthError: OAUTH_ERROR_SCHEMA };
-    return SwaggerModule.createDocument(app, { ...config, components: { ...config.components, schemas } });
+    return JSON.stringify(SwaggerModule.createDocument(app, { ...config, components: { ...config.components, schemas } }));
   };
-  SwaggerModule.setup('docs', app, build, { jsonDocumentUrl: 'docs-json', raw: ['json'], ui: false });
-  serveSwaggerUi(app.getHttpAdapter().getInstance(), 'docs', 'docs-json', 'sigauth API');
+  let document: Promise<string> | undefined;
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.get('/docs-json', async (_request, reply) => {
+    // A build that fails is not kept: the next request tries again (and this one answers 500).
+    document ??= build().catch((error: unknown) => {
+      document = undefined;
+      throw error;
+    });
+    return reply.type('application/json; charset=utf-8').send(await document);
+  });
+  serveSwaggerUi(fastify, 'docs', 'docs-json', 'sigauth API');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '../http/openapi-decorators.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuditEvent, AuditEventType } from '../audit/audit.types.js';
 import { created, ok, type Envelope } from '../http/envelope.js';

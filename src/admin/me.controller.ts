@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, Param, Req, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '../http/openapi-decorators.js';
 import { ok, type Envelope } from '../http/envelope.js';
 import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
 import { ApiStatusTable } from '../http/status-table.js';

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '../http/openapi-decorators.js';
 import { NotReadyError } from '../common/domain-error.js';
 import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiJsonResponse } from '../http/openapi.js';
 import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';

@@ -1,5 +1,5 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '../http/openapi-decorators.js';
 import type { FastifyReply } from 'fastify';
 import { ApiEnvelopeCommonErrors } from '../http/openapi.js';
 import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';

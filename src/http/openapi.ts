@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { applyDecorators, type Type } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { envelope } from './envelope.js';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiResponse, ApiSecurity, DECORATORS, getSchemaPath, type ReferenceObject, type SchemaObject } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiResponse, ApiSecurity, deferred, schemaRef, type AnyDecorator, type DecoratorCall, type ReferenceObject, type SchemaObject } from './openapi-decorators.js';
 
 /**
  * OpenAPI helpers. Each route documents its status table (DESIGN sections 3 to 8) with one
@@ -16,8 +16,7 @@ import { ApiBearerAuth, ApiBody, ApiHeader, ApiResponse, ApiSecurity, DECORATORS
  * order they are written.
  */
 
-export type AnyDecorator = MethodDecorator & ClassDecorator;
-type DecoratorCall = (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => unknown;
+export type { AnyDecorator } from './openapi-decorators.js';
 
 /** Security scheme names, registered on the document in app.factory.ts. */
 export const SECURITY = {
@@ -64,14 +63,13 @@ export function ApiJsonResponse(status: number, description: string, example: un
 export function ApiErrorRow(status: number, name: string, when: string, schema: ReferenceObject, body: unknown): AnyDecorator {
   const description = `**${name}**: ${when}`;
   const examples = { [name]: { summary: when, value: body } };
-  const decorate: DecoratorCall = (target, key, descriptor) => {
+  return deferred(({ ApiResponse: response, DECORATORS }): DecoratorCall => (target, key, descriptor) => {
     const holder: object = descriptor ? (descriptor.value as object) : target;
     const { [status]: below, ...others } = (Reflect.getMetadata(DECORATORS.API_RESPONSE, holder) ?? {}) as Record<string, { description: string; examples: object } | undefined>;
     Reflect.defineMetadata(DECORATORS.API_RESPONSE, others, holder);
     const merged = below ? { description: `${description}\n\n${below.description}`, examples: { ...examples, ...below.examples } } : { description, examples };
-    return (ApiResponse({ status, schema, ...merged }) as DecoratorCall)(target, key, descriptor);
-  };
-  return decorate as AnyDecorator;
+    return (response({ status, schema, ...merged }) as DecoratorCall)(target, key, descriptor);
+  });
 }
 
 /** Composes decorators the way stacking them would apply them: the last first. */
@@ -84,7 +82,7 @@ export const ENVELOPE_ERROR_SCHEMA: SchemaObject = {
   ...schemaOf(envelope(401, 'InvalidSignature', 'Signature is not valid.')),
   description: 'Every error of the envelope APIs: `status.code` is the HTTP status, `status.name` the row of the status table, `data` is null.',
 };
-const ENVELOPE_ERROR_REF: ReferenceObject = { $ref: getSchemaPath('EnvelopeError') };
+const ENVELOPE_ERROR_REF: ReferenceObject = schemaRef('EnvelopeError');
 
 // ---- The envelope APIs (FIB, Ethereum, introspection, admin, health) ----------------------------
 

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '../http/openapi-decorators.js';
 import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
 import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, EXAMPLE_UUID, schemaOf } from '../http/openapi.js';
 import { ApiStatusTable } from '../http/status-table.js';

@@ -1,5 +1,5 @@
 import { applyDecorators, Body, Controller, HttpCode, Inject, Patch, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '../../http/openapi-decorators.js';
 import type { FastifyRequest } from 'fastify';
 import { ok, type Envelope } from '../../http/envelope.js';
 import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, LOGGED_IN, REFRESHED, SECURITY } from '../../http/openapi.js';

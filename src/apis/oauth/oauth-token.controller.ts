@@ -1,5 +1,5 @@
 import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBasicAuth, ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiTags } from '../../http/openapi-decorators.js';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app-config.js';
 import { ApiJsonResponse, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, SECURITY } from '../../http/openapi.js';

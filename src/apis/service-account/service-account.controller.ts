@@ -1,5 +1,5 @@
 import { Body, Controller, Headers, Post, Req } from '@nestjs/common';
-import { ApiBasicAuth, ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '../../http/openapi-decorators.js';
 import { ApiJsonResponse, EXAMPLE_ACCESS_TOKEN, SECURITY } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';

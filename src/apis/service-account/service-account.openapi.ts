@@ -1,4 +1,4 @@
-import { getSchemaPath, type ReferenceObject, type SchemaObject } from '@nestjs/swagger';
+import { schemaRef, type ReferenceObject, type SchemaObject } from '../../http/openapi-decorators.js';
 import { ApiErrorRow, schemaOf, stacked, type AnyDecorator } from '../../http/openapi.js';
 
 /** The service-account API's error body, registered once in the document's components (app.factory.ts). */
@@ -6,7 +6,7 @@ export const REDIS_ERROR_SCHEMA: SchemaObject = {
   ...schemaOf({ error_code: 'unauthorized', message: 'Unauthorized' }),
   description: 'Every error of the service-account API, in the Redis Enterprise shape.',
 };
-const REDIS_ERROR_REF: ReferenceObject = { $ref: getSchemaPath('RedisError') };
+const REDIS_ERROR_REF: ReferenceObject = schemaRef('RedisError');
 
 /** One row of the service-account status table: its HTTP status, `error_code`, an example message and when it happens. */
 export function ApiRedisError(status: number, errorCode: string, message: string, when: string = message): AnyDecorator {

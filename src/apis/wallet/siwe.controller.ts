@@ -1,5 +1,5 @@
 import { Controller, Inject, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '../../http/openapi-decorators.js';
 import { ok, type Envelope } from '../../http/envelope.js';
 import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, LOGGED_IN } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';

@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '../../http/openapi-decorators.js';
 import { ENVELOPE_STATUS_TABLE } from '../../http/envelope-status-table.js';
 import { ApiEnvelopeCommonErrors, ApiJsonResponse } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';

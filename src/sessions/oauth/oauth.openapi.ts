@@ -1,4 +1,4 @@
-import { getSchemaPath, type ReferenceObject, type SchemaObject } from '@nestjs/swagger';
+import { schemaRef, type ReferenceObject, type SchemaObject } from '../../http/openapi-decorators.js';
 import { ApiErrorRow, schemaOf, stacked, type AnyDecorator } from '../../http/openapi.js';
 
 /** The OAuth endpoints' error body (RFC 6749 section 5.2), registered once in the document's components (app.factory.ts). */
@@ -6,7 +6,7 @@ export const OAUTH_ERROR_SCHEMA: SchemaObject = {
   ...schemaOf({ error: 'invalid_client', error_description: 'client authentication failed' }),
   description: 'Every error of the OAuth endpoints (RFC 6749 section 5.2), sent with Cache-Control: no-store.',
 };
-const OAUTH_ERROR_REF: ReferenceObject = { $ref: getSchemaPath('OAuthError') };
+const OAUTH_ERROR_REF: ReferenceObject = schemaRef('OAuthError');
 
 /** One row of the OAuth status table: its HTTP status, `error`, an example description and when it happens. */
 export function ApiOAuthError(status: number, error: string, description: string, when: string = description): AnyDecorator {

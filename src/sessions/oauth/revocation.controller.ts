@@ -1,5 +1,5 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '../../http/openapi-decorators.js';
 import { ApiJsonResponse } from '../../http/openapi.js';
 import type { FastifyRequest } from 'fastify';
 import { ApiStatusTable } from '../../http/status-table.js';

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '../../../http/openapi-decorators.js';
 import { IsOptional, IsString, MaxLength, MinLength, registerDecorator } from 'class-validator';
 import { isWellFormedEmail, MAX_EMAIL_LENGTH } from '../../../users/email.js';
 

@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional } from '../../../http/openapi-decorators.js';
 import { IsInt, Max, Min, ValidateIf } from 'class-validator';
 import { RequestError } from '../../../common/domain-error.js';
 import { validateBody } from '../../../http/validation.js';

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty } from '../../../http/openapi-decorators.js';
 import { IsString, Matches, MaxLength } from 'class-validator';
 
 export const SIWE_MESSAGE_EXAMPLE = [

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty } from '../../../http/openapi-decorators.js';
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 // Epoch milliseconds between 2001 and 5138: a value in seconds (about 1.8e9 today) is refused.
