@@ -1,7 +1,7 @@
 import unit from './jest.config.js';
 
 /**
- * Fault tests: real service processes (`node dist/src/main.js`, built first) against real
+ * Fault tests: real service processes (`node dist/server/main.js`, built first) against real
  * PostgreSQL servers, some of which the tests stop and start. Run in band: they measure time.
  */
 export default {

@@ -1,6 +1,6 @@
 // The embedded server's memory: `node bench/embedded-memory.mjs [--logins 10000] [--users 1000] [--plain]`.
 //
-// Runs `npm start` (or, with --plain, `node dist/src/main.js` without the memory flags `npm start`
+// Runs `npm start` (or, with --plain, `node dist/server/main.js` without the memory flags `npm start`
 // adds) on a fresh DATA_DIR with no DATABASE_URL: embedded PGlite. Seeds the users through the CLI
 // while the server runs, then sends the FIB logins (round robin over the users, 16 at a time) and
 // prints the server's RSS from /proc/<pid>/status (the pid its DATA_DIR lock names): once ready and

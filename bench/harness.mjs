@@ -17,7 +17,7 @@ import { assertTweetnaclAgrees, newEd25519Key, newWallet, signEmail } from './fi
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(BENCH_DIR, '..');
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
-export const SERVICE_MAIN = join(ROOT, 'dist/src/main.js');
+export const SERVICE_MAIN = join(ROOT, 'dist/server/main.js');
 export const CLI_MAIN = join(ROOT, 'dist/src/cli/main.js');
 export const SESSION_PATH = '/auth/api/v1/authentication-management/session';
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';

@@ -3,7 +3,7 @@
 //   node bench/run.mjs [--scenarios login,refresh,introspect,wallet-login] [--duration 15] [--warmup 3]
 //                      [--connections 64] [--users 1000] [--no-floor] [--profile]
 //
-// Needs `npm run build` first (it runs dist/src/main.js and the CLI in dist/). PostgreSQL comes from
+// Needs `npm run build` first (it runs dist/server/main.js and the CLI in dist/). PostgreSQL comes from
 // TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres); the bench creates a
 // database of its own there and drops it at the end. Prints a table and writes
 // bench/results/latest.json. --profile runs sigauth's workers under --cpu-prof for the scenarios

@@ -7,7 +7,7 @@
 //
 // Needs `npm run build` first. Like bench/run.mjs (and through the same bench/harness.mjs) it
 // creates a database of its own at TEST_DATABASE_URL, seeds the users through the CLI, starts the
-// built service (`node dist/src/main.js`, WORKERS = the core count, RATE_LIMIT_PER_IP 1,000,000:
+// built service (`node dist/server/main.js`, WORKERS = the core count, RATE_LIMIT_PER_IP 1,000,000:
 // all load comes from one address) and cleans everything up on any exit. The service runs under
 // `node --trace-gc`: one line per garbage collection, read from its output.
 //

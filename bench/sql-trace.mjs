@@ -23,8 +23,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Piped into head, stdout may close early: the database must still be dropped.
 process.stdout.on('error', () => undefined);
 
-if (!existsSync(join(ROOT, 'dist/src/main.js'))) {
-  console.error('sql-trace: dist/src/main.js is missing: run `npm run build` first');
+if (!existsSync(join(ROOT, 'dist/server/main.js'))) {
+  console.error('sql-trace: dist/server/main.js is missing: run `npm run build` first');
   process.exit(1);
 }
 try {
@@ -65,7 +65,7 @@ try {
 
   const port = 3900 + (process.pid % 90);
   const base = `http://127.0.0.1:${port}`;
-  service = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env: { ...env, PORT: String(port), HOST: '127.0.0.1', WORKERS: '1' }, stdio: 'ignore' });
+  service = spawn(process.execPath, ['dist/server/main.js'], { cwd: ROOT, env: { ...env, PORT: String(port), HOST: '127.0.0.1', WORKERS: '1' }, stdio: 'ignore' });
   for (let waited = 0; ; waited += 50) {
     if (waited > 30_000) throw new Error('sigauth was not ready after 30 s');
     try {

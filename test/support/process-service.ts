@@ -8,7 +8,7 @@ import { childEnv, jsonOf, PROJECT_ROOT, runCli } from './cli.js';
 import { newClientKey, signEmail, type ClientKey } from './fib-client.js';
 
 /** The built server: `npm run test:faults` compiles before Jest runs. */
-export const SERVER_ENTRY = join(PROJECT_ROOT, 'dist', 'src', 'main.js');
+export const SERVER_ENTRY = join(PROJECT_ROOT, 'dist', 'server', 'main.js');
 
 export const FIB_BASE = '/auth/api/v1/authentication-management';
 
@@ -112,7 +112,7 @@ export interface StartOptions {
   readyTimeoutMs?: number;
 }
 
-/** Spawns `node dist/src/main.js` on a port of its own and waits until it answers /health/live. */
+/** Spawns `node dist/server/main.js` on a port of its own and waits until it answers /health/live. */
 export async function startService(storageEnv: Record<string, string>, extraEnv: Record<string, string> = {}, options: StartOptions = {}): Promise<ServiceProcess> {
   if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` (npm run test:faults does) first`);
   const port = options.port ?? (await freePort());

@@ -1,0 +1,97 @@
+// npm run build, last step: bundles the compiled server (dist/src/main.js) into dist/server/, the
+// files `npm start`, the Docker image and the process tests run.
+//
+// Why: a worker of the unbundled server resolves, reads, compiles and links about 2,000 module
+// files at boot (rxjs, class-validator and its validator and libphonenumber tables, Fastify's ajv
+// and serializer, Nest itself), which was most of its start. One file per import graph loads in a
+// fraction of that (README, "Start-up and memory"). What the server imports lazily stays lazy:
+// each dynamic import() becomes a chunk of its own, loaded when it is (viem, @nestjs/swagger,
+// Prisma's query compiler). dist/src/ stays as it is, for the CLI and the seed script.
+//
+// Left out and loaded from node_modules at run time: packages with native code or files of their
+// own (Argon2's addon, PGlite's WASM and data files), and the optional packages Nest and Fastify
+// probe for with a guarded import() (@fastify/static, @nestjs/microservices, ...), which are not
+// installed: a missing one must fail at run time, inside the guard, not at build time.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const OUT_DIR = 'dist/server';
+const EXTERNAL = ['@node-rs/argon2', '@electric-sql/pglite', 'pglite-prisma-adapter'];
+
+/** Leaves a package import that does not resolve to run time. */
+const unresolvableStayExternal = {
+  name: 'unresolvable-stay-external',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData === 'probe') return undefined;
+      const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'probe' });
+      return resolved.errors.length > 0 ? { path: args.path, external: true } : undefined;
+    });
+  },
+};
+
+/**
+ * import() of a CommonJS package. Node gives the importer its named exports (Nest's ValidationPipe
+ * calls `(await import('class-transformer')).plainToInstance`); an esbuild chunk of a CommonJS
+ * module exports only `default`. So such an import loads a small ES module instead, which exports
+ * the package's exports as `default` and each by name (read by requiring it here, at build time).
+ */
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** Whether Node loads this file as CommonJS: .cjs, or .js under a package.json without "type": "module". */
+function isCommonJs(file) {
+  if (file.endsWith('.cjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) return JSON.parse(readFileSync(manifest, 'utf8')).type !== 'module';
+    if (dirname(dir) === dir) return true;
+  }
+}
+const commonJsDynamicImportsNamed = {
+  name: 'commonjs-dynamic-imports-named',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.kind !== 'dynamic-import' || args.pluginData === 'probe') return undefined;
+      const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'probe' });
+      if (resolved.errors.length > 0 || resolved.external) return undefined;
+      if (!isCommonJs(resolved.path)) return undefined;
+      const exported = createRequire(resolved.path)(resolved.path);
+      if (exported === null || (typeof exported !== 'object' && typeof exported !== 'function')) return undefined;
+      const names = Object.keys(exported).filter((name) => IDENTIFIER.test(name) && name !== 'default');
+      return { path: resolved.path, namespace: 'commonjs-named', pluginData: names };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'commonjs-named' }, (args) => ({
+      resolveDir: dirname(args.path),
+      contents: [
+        `import * as commonJs from ${JSON.stringify(args.path)};`,
+        'export default commonJs;',
+        ...(args.pluginData.length > 0 ? [`export const { ${args.pluginData.join(', ')} } = commonJs;`] : []),
+      ].join('\n'),
+    }));
+  },
+};
+
+rmSync(`${root}/${OUT_DIR}`, { recursive: true, force: true });
+await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: ['dist/src/main.js'],
+  outdir: OUT_DIR,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: EXTERNAL,
+  // The CommonJS packages inside (pg, ioredis, rxjs, ...) call require() for Node's own modules.
+  banner: { js: "import { createRequire as __sigauthCreateRequire } from 'node:module';\nconst require = __sigauthCreateRequire(import.meta.url);" },
+  // Nest and the OpenAPI document read class names (providers, DTO schemas).
+  keepNames: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  plugins: [commonJsDynamicImportsNamed, unresolvableStayExternal],
+});
