@@ -4,7 +4,7 @@
 // Why: a worker of the unbundled server resolves, reads, compiles and links about 2,000 module
 // files at boot (rxjs, class-validator and its validator and libphonenumber tables, Fastify's ajv
 // and serializer, Nest itself), which was most of its start. One file per import graph loads in a
-// fraction of that (README, "Start-up and memory"). What the server imports lazily stays lazy:
+// fraction of that (README, "Decisions a user should know"). What the server imports lazily stays lazy:
 // each dynamic import() becomes a chunk of its own, loaded when it is (viem, @nestjs/swagger,
 // Prisma's query compiler). dist/src/ stays as it is, for the CLI and the seed script.
 //

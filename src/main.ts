@@ -52,12 +52,12 @@ async function serve(config: AppConfig): Promise<void> {
 }
 
 /**
- * V8 heap sizing for cluster workers, measured with `npm run bench` (README, "Memory"): 8 MB
- * young-generation semi-spaces instead of 16, and an old generation let grow 30 % over what
- * survived its last full collection before the next one (V8 picks up to about 100 % on its own),
- * hold a worker at about 140 MB instead of 165-230 MB after the benchmark's load, for a few
- * percent of throughput. A flag the operator already gave (on the command line or in
- * NODE_OPTIONS) wins.
+ * V8 heap sizing for cluster workers (README, "Decisions a user should know"), measured with
+ * `npm run bench`: 8 MB young-generation semi-spaces instead of 16, and an old generation let grow
+ * 30 % over what survived its last full collection before the next one (V8 let it grow about 80 %
+ * in our GC trace). They hold a worker at about 140-150 MB instead of 165-230 MB after the
+ * benchmark's load; short side-by-side runs lost about 10 % of introspection throughput. A flag the
+ * operator already gave (on the command line or in NODE_OPTIONS) wins.
  */
 const WORKER_V8_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=30'];
 

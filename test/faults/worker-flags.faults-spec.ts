@@ -18,7 +18,7 @@ function childCommandLines(parent: number): string[][] {
   return lines;
 }
 
-describe('cluster workers start with the measured V8 heap sizing (README, "Start-up and memory")', () => {
+describe('cluster workers start with the measured V8 heap sizing (README, "Decisions a user should know")', () => {
   let db: TestDatabase | undefined;
 
   beforeAll(async () => {
