@@ -34,12 +34,6 @@ const unresolvableStayExternal = {
   },
 };
 
-/**
- * import() of a CommonJS package. Node gives the importer its named exports (Nest's ValidationPipe
- * calls `(await import('class-transformer')).plainToInstance`); an esbuild chunk of a CommonJS
- * module exports only `default`. So such an import loads a small ES module instead, which exports
- * the package's exports as `default` and each by name (read by requiring it here, at build time).
- */
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 /** Whether Node loads this file as CommonJS: .cjs, or .js under a package.json without "type": "module". */
@@ -52,6 +46,13 @@ function isCommonJs(file) {
     if (dirname(dir) === dir) return true;
   }
 }
+
+/**
+ * import() of a CommonJS package. Node gives the importer its named exports (Nest's ValidationPipe
+ * calls `(await import('class-transformer')).plainToInstance`); an esbuild chunk of a CommonJS
+ * module exports only `default`. So such an import loads a small ES module instead, which exports
+ * the package's exports as `default` and each by name (read by requiring it here, at build time).
+ */
 const commonJsDynamicImportsNamed = {
   name: 'commonjs-dynamic-imports-named',
   setup(build) {

@@ -49,11 +49,8 @@ function serveOpenApi(app: NestFastifyApplication): void {
   let document: Promise<string> | undefined;
   const fastify = app.getHttpAdapter().getInstance();
   fastify.get('/docs-json', async (_request, reply) => {
-    // A build that fails is not kept: the next request tries again (and this one answers 500).
-    document ??= build().catch((error: unknown) => {
-      document = undefined;
-      throw error;
-    });
+    // Built once, from decorators that do not change: a build that failed would fail again (500).
+    document ??= build();
     return reply.type('application/json; charset=utf-8').send(await document);
   });
   serveSwaggerUi(fastify, 'docs', 'docs-json', 'sigauth API');
