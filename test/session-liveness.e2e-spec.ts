@@ -63,6 +63,19 @@ describeOnPostgres('session liveness cache: two instances on one PostgreSQL data
     return { email, key, pair, sid: decodeJwtPart(pair.accessToken, 1).sid as string };
   };
 
+  /** Runs `body` with the ending trigger off in this run's database, so that no ending is notified. */
+  const withoutNotifications = async (body: () => Promise<void>): Promise<void> => {
+    const db = new pg.Client({ connectionString: storage.env.DATABASE_URL });
+    await db.connect();
+    try {
+      await db.query('ALTER TABLE sessions DISABLE TRIGGER sessions_ended_notify');
+      await body();
+    } finally {
+      await db.query('ALTER TABLE sessions ENABLE TRIGGER sessions_ended_notify');
+      await db.end();
+    }
+  };
+
   beforeAll(async () => {
     storage = await createTestStorage('session_liveness');
     const env = { ...storage.env, REFRESH_REUSE_GRACE: '0' };
@@ -128,6 +141,31 @@ describeOnPostgres('session liveness cache: two instances on one PostgreSQL data
     observedMs[name] = ms!;
     // And on A, which ended it, at once.
     expect(await onA.active(bearerOnB, session.pair.accessToken)).toBe(false);
+  });
+
+  it.each(endings)('a session ended on A by %s is refused by A at once, before any notification: A drops it as the ending commits', async (_name, end) => {
+    const session = await liveOnB();
+    expect(await onA.active(bearerOnB, session.pair.accessToken)).toBe(true);
+    // No notification goes out while the trigger is off, so only what A does itself can tell it.
+    await withoutNotifications(async () => {
+      await end(session);
+      expect(await onA.active(bearerOnB, session.pair.accessToken)).toBe(false);
+      // B hears nothing and still answers from memory: the notification, not luck, is what tells it.
+      expect(await onB.active(bearerOnB, session.pair.accessToken)).toBe(true);
+    });
+  });
+
+  it('a seed that changes a password: the sessions it opened are refused at once on the instance that seeded, before any notification', async () => {
+    const accounts = a.app.get(AccountsService);
+    const seed = (password: string) => accounts.seed([{ email: 'seeded@svc.example', account: 'seeded@svc', role: 'ROLE_SERVICE', password }]);
+    await seed('seed one');
+    const basic = `Basic ${Buffer.from('seeded@svc.example:seed one').toString('base64')}`;
+    const token = ((await a.http().post('/v1/users/authorize').set('Authorization', basic).send({})).body as { access_token: string }).access_token;
+    expect(await onA.active(bearerOnB, token)).toBe(true);
+    await withoutNotifications(async () => {
+      await expect(seed('seed two')).resolves.toEqual({ created: 0, updated: 1, sessionsEnded: 1 });
+      expect(await onA.active(bearerOnB, token)).toBe(false);
+    });
   });
 
   it('a changed password ends the sessions it opened, on B too within 100 ms', async () => {

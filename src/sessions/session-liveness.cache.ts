@@ -53,6 +53,16 @@ export class SessionLivenessCache implements OnModuleDestroy {
     return session;
   }
 
+  /**
+   * Sessions this instance has just ended, dropped before it answers rather than when their
+   * notification comes back, so that its own next answer (a revoke, then an introspection) already
+   * knows. Other instances learn of them by the notification.
+   */
+  endedHere(sessionIds: readonly string[]): void {
+    this.endings += 1;
+    for (const id of sessionIds) this.live.delete(id);
+  }
+
   async onModuleDestroy(): Promise<void> {
     const unsubscribe = this.unsubscribe;
     this.unsubscribe = undefined;

@@ -525,14 +525,16 @@ export class SessionRepository {
     );
   }
 
-  async revokeForUser(userId: string, reason: string, now: Date): Promise<number> {
-    const { count } = await this.prisma.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now, revokedReason: reason } });
-    return count;
+  /** Revokes a user's live sessions; returns their ids. */
+  async revokeForUser(userId: string, reason: string, now: Date): Promise<string[]> {
+    const ended = await this.prisma.session.updateManyAndReturn({ where: { userId, revokedAt: null }, data: { revokedAt: now, revokedReason: reason }, select: { id: true } });
+    return ended.map(({ id }) => id);
   }
 
-  async revokeForCredential(credentialId: string, reason: string, now: Date): Promise<number> {
-    const { count } = await this.prisma.session.updateMany({ where: { credentialId, revokedAt: null }, data: { revokedAt: now, revokedReason: reason } });
-    return count;
+  /** Revokes the live sessions a credential opened; returns their ids. */
+  async revokeForCredential(credentialId: string, reason: string, now: Date): Promise<string[]> {
+    const ended = await this.prisma.session.updateManyAndReturn({ where: { credentialId, revokedAt: null }, data: { revokedAt: now, revokedReason: reason }, select: { id: true } });
+    return ended.map(({ id }) => id);
   }
 
   /** One batch of the cleanup: sessions that ended before `endedBefore`, with their refresh tokens. */
