@@ -9,10 +9,10 @@
 // Prisma's query compiler). dist/src/ stays as it is, for the CLI and the seed script.
 //
 // Left out and loaded from node_modules at run time: packages with native code or files of their
-// own (Argon2's addon, PGlite's WASM and data files), and the optional packages Nest and Fastify
+// own (Argon2's addon, PGlite's WASM and data files, ws's optional native helpers), and the optional packages Nest and Fastify
 // probe for with a guarded import() (@fastify/static, @nestjs/microservices, ...), which are not
 // installed: a missing one must fail at run time, inside the guard, not at build time.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,9 @@ import * as esbuild from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const OUT_DIR = 'dist/server';
-const EXTERNAL = ['@node-rs/argon2', '@electric-sql/pglite', 'pglite-prisma-adapter'];
+// bufferutil and utf-8-validate (ws's native helpers, for viem's WebSocket) find their addons from
+// their own directory, which a bundle does not have: bundled, they fall back to JavaScript.
+const EXTERNAL = ['@node-rs/argon2', '@electric-sql/pglite', 'pglite-prisma-adapter', 'bufferutil', 'utf-8-validate'];
 
 /** Leaves a package import that does not resolve to run time. */
 const unresolvableStayExternal = {
@@ -48,10 +50,12 @@ function isCommonJs(file) {
 }
 
 /**
- * import() of a CommonJS package. Node gives the importer its named exports (Nest's ValidationPipe
- * calls `(await import('class-transformer')).plainToInstance`); an esbuild chunk of a CommonJS
- * module exports only `default`. So such an import loads a small ES module instead, which exports
- * the package's exports as `default` and each by name (read by requiring it here, at build time).
+ * import() of a CommonJS package. Node gives the importer `module.exports` as `default` and its
+ * named exports (Nest's ValidationPipe calls `(await import('class-transformer')).plainToInstance`,
+ * its Fastify adapter calls `(await import('@fastify/cors')).default`); an esbuild chunk of a
+ * CommonJS module exports only `default`. So such an import loads a small ES module instead, which
+ * requires the package (bundled: the same module.exports) and exports it as Node does, with the
+ * names read by requiring it here, at build time.
  */
 const commonJsDynamicImportsNamed = {
   name: 'commonjs-dynamic-imports-named',
@@ -69,7 +73,7 @@ const commonJsDynamicImportsNamed = {
     build.onLoad({ filter: /.*/, namespace: 'commonjs-named' }, (args) => ({
       resolveDir: dirname(args.path),
       contents: [
-        `import * as commonJs from ${JSON.stringify(args.path)};`,
+        `const commonJs = require(${JSON.stringify(args.path)});`,
         'export default commonJs;',
         ...(args.pluginData.length > 0 ? [`export const { ${args.pluginData.join(', ')} } = commonJs;`] : []),
       ].join('\n'),
@@ -80,21 +84,43 @@ const commonJsDynamicImportsNamed = {
 /**
  * Class names, kept without esbuild's keepNames (which wraps every function and closure in a
  * __name() call, per request on the hot paths: about 10 % of introspection throughput in our
- * measurement). tsc writes a decorated class as `let X = class X {`, and esbuild renames that inner
- * name (`class X2`), which Nest and the OpenAPI document read (operation ids, schema names). Without
- * the inner name the class takes the binding's name, as JavaScript names an anonymous class.
+ * measurement). esbuild renames a class's inner name where it would shadow another binding
+ * (tsc's `let X = X_1 = class X {` comes out `var X = X_1 = class X2 {`) and turns a class
+ * declaration that refers to itself into `var X = class _X {`, and a class's name is its inner
+ * name. Nest and the OpenAPI document read class names (log contexts, operation ids, schema names),
+ * so each such class gets its name back in a static block, run once as the class is defined.
  */
-const DECORATED_CLASS = /\b(let|var) ([A-Za-z_$][\w$]*) = class \2\b/g;
-const decoratedClassNamesKept = {
-  name: 'decorated-class-names-kept',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]dist[\\/](src|prisma)[\\/].*\.js$/ }, (args) => ({
-      contents: readFileSync(args.path, 'utf8').replace(DECORATED_CLASS, '$1 $2 = class'),
-      loader: 'js',
-      resolveDir: dirname(args.path),
-    }));
-  },
-};
+const RENAMED_CLASS = /\b(?:var|let|const) ([A-Za-z_$][\w$]*) = (?:[A-Za-z_$][\w$]* = )?class ([A-Za-z_$][\w$]*)\b/g;
+
+/** Where the body of the class whose heritage starts at `from` opens: the first `{` outside brackets. */
+function classBodyAt(code, from) {
+  let depth = 0;
+  for (let i = from; i < code.length; i++) {
+    const c = code[i];
+    if (c === '(' || c === '[') depth += 1;
+    else if (c === ')' || c === ']') depth -= 1;
+    else if (c === '{' && depth === 0) return i;
+  }
+  return -1;
+}
+
+function namesRestored(code) {
+  const inserts = [];
+  for (const match of code.matchAll(RENAMED_CLASS)) {
+    const [whole, name, inner] = match;
+    if (inner === name || (inner !== `_${name}` && !new RegExp(`^${name.replace(/\$/g, '\\$')}\\d+$`).test(inner))) continue;
+    const body = classBodyAt(code, match.index + whole.length);
+    if (body < 0) throw new Error(`bundle: no body for class ${inner}`);
+    inserts.push([body + 1, ` static { Object.defineProperty(this, "name", { value: ${JSON.stringify(name)}, configurable: true }); }`]);
+  }
+  let out = '';
+  let at = 0;
+  for (const [index, text] of inserts) {
+    out += code.slice(at, index) + text;
+    at = index;
+  }
+  return { code: out + code.slice(at), restored: inserts.length };
+}
 
 rmSync(`${root}/${OUT_DIR}`, { recursive: true, force: true });
 await esbuild.build({
@@ -112,5 +138,10 @@ await esbuild.build({
   keepNames: false,
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [decoratedClassNamesKept, commonJsDynamicImportsNamed, unresolvableStayExternal],
+  plugins: [commonJsDynamicImportsNamed, unresolvableStayExternal],
 });
+for (const file of readdirSync(`${root}/${OUT_DIR}`).filter((name) => name.endsWith('.js'))) {
+  const path = `${root}/${OUT_DIR}/${file}`;
+  const { code, restored } = namesRestored(readFileSync(path, 'utf8'));
+  if (restored > 0) writeFileSync(path, code);
+}
