@@ -7,7 +7,8 @@ export type LiveSession = Pick<SessionRecord, 'id' | 'userId' | 'clientId' | 'dp
 
 /**
  * A backstop, never the mechanism: an entry is dropped the moment its session ends, on every
- * instance, by the notification the session_liveness trigger sends. Only a listening connection
+ * instance, by the notification the session_liveness trigger sends (and on the instance that ended
+ * it, by its own write, before that resolves). Only a listening connection
  * that dies without a word (no reset; keep-alive probes take minutes to tell) could keep an ended
  * session here, and then for at most this long.
  */
@@ -51,16 +52,6 @@ export class SessionLivenessCache implements OnModuleDestroy {
     const session = { id: record.id, userId: record.userId, clientId: record.clientId, dpopJkt: record.dpopJkt };
     if (this.listening === 'up' && this.endings === endings) this.remember(session, now);
     return session;
-  }
-
-  /**
-   * Sessions this instance has just ended, dropped before it answers rather than when their
-   * notification comes back, so that its own next answer (a revoke, then an introspection) already
-   * knows. Other instances learn of them by the notification.
-   */
-  endedHere(sessionIds: readonly string[]): void {
-    this.endings += 1;
-    for (const id of sessionIds) this.live.delete(id);
   }
 
   async onModuleDestroy(): Promise<void> {

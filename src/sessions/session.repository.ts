@@ -299,6 +299,8 @@ const SESSION_ENDED_CHANNEL = 'sigauth_session_ended';
 export class SessionRepository {
   private readonly sessionWrites: GroupCommit<NewSession>;
   private readonly rotations: GroupCommit<Rotation, IssuedChild | undefined>;
+  /** This instance's watchers of ended sessions (watchEndedSessions), told of its own endings as they commit. */
+  private readonly endingWatchers = new Set<(sessionId: string) => void>();
 
   private readonly logger = new Logger(SessionRepository.name);
 
@@ -333,10 +335,21 @@ export class SessionRepository {
   /**
    * Calls `ended` with the id of each session that ends, on any instance, as the ending commits;
    * with none when some may have been missed (a listening connection back after a loss); `down`
-   * while nothing is heard.
+   * while nothing is heard. An ending this instance writes is told at once, before the write
+   * resolves, so that its own next answer knows; its notification follows.
    */
-  watchEndedSessions(ended: (sessionId?: string) => void, down: () => void): Promise<() => Promise<void>> {
-    return this.prisma.connection.listen(SESSION_ENDED_CHANNEL, ended, down);
+  async watchEndedSessions(ended: (sessionId?: string) => void, down: () => void): Promise<() => Promise<void>> {
+    this.endingWatchers.add(ended);
+    const stop = await this.prisma.connection.listen(SESSION_ENDED_CHANNEL, ended, down);
+    return async () => {
+      this.endingWatchers.delete(ended);
+      await stop();
+    };
+  }
+
+  /** Tells this instance's watchers of the sessions its own write has ended, once committed. */
+  private ended(sessionIds: readonly string[]): void {
+    for (const id of sessionIds) for (const watcher of this.endingWatchers) watcher(id);
   }
 
   /**
@@ -386,7 +399,11 @@ export class SessionRepository {
    */
   async rotate(rotation: Rotation): Promise<RotationOutcome> {
     const child = await this.rotations.write(rotation);
-    return child ? { kind: 'rotated', child, grace: false } : this.prisma.connection.transaction((tx) => this.rotateContended(tx, rotation));
+    if (child) return { kind: 'rotated', child, grace: false };
+    const ended: string[] = [];
+    const outcome = await this.prisma.connection.transaction((tx) => this.rotateContended(tx, rotation, ended));
+    this.ended(ended);
+    return outcome;
   }
 
   /** Each rotation's child, or undefined where it found nothing to rotate, in one statement. */
@@ -427,7 +444,8 @@ export class SessionRepository {
     return rows[0] ? fromChildRow(rows[0]) : undefined;
   }
 
-  private async rotateContended(tx: SqlSession, r: Rotation): Promise<RotationOutcome> {
+  /** Pushes the id of a session it revokes onto `ended`, for once the transaction has committed. */
+  private async rotateContended(tx: SqlSession, r: Rotation, ended: string[]): Promise<RotationOutcome> {
     const [token] = await tx.query<{ session_id: string; expires_at: Date; rotated_at: Date | null }>(
       'SELECT session_id, expires_at, rotated_at FROM refresh_tokens WHERE jti = $1 FOR UPDATE',
       [r.jti],
@@ -446,6 +464,7 @@ export class SessionRepository {
       const child = await this.rotateLive(tx, r);
       if (child) return { kind: 'rotated', child, grace: false };
       await this.revokeLocked(tx, session.id, 'user or credential no longer active', r.now);
+      ended.push(session.id);
       return { kind: 'invalid', reason: 'inactive' };
     }
     const [child] = await tx.query<ChildRow & { rotated_at: Date | null }>(
@@ -456,6 +475,7 @@ export class SessionRepository {
     const withinGrace = r.now.getTime() - new Date(token.rotated_at).getTime() <= r.graceMs;
     if (withinGrace && child && child.rotated_at === null && child.kid !== null) return { kind: 'rotated', child: fromChildRow(child), grace: true };
     await this.revokeLocked(tx, session.id, 'refresh token reused', r.now);
+    ended.push(session.id);
     return { kind: 'reused', sessionId: session.id, userId: session.user_id };
   }
 
@@ -514,27 +534,33 @@ export class SessionRepository {
   /** Revokes one session if it is live; returns whether it was. */
   async revoke(id: string, reason: string, now: Date): Promise<boolean> {
     const { count } = await this.prisma.session.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now, revokedReason: reason } });
+    if (count === 1) this.ended([id]);
     return count === 1;
   }
 
   /** Revokes the session a refresh token belongs to. */
   async revokeByRefreshToken(jti: string, reason: string, now: Date): Promise<void> {
-    await this.prisma.connection.query(
-      'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = (SELECT session_id FROM refresh_tokens WHERE jti = $1) AND revoked_at IS NULL',
+    const rows = await this.prisma.connection.query<{ id: string }>(
+      'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = (SELECT session_id FROM refresh_tokens WHERE jti = $1) AND revoked_at IS NULL RETURNING id',
       [jti, now, reason],
     );
+    this.ended(rows.map(({ id }) => id));
   }
 
-  /** Revokes a user's live sessions; returns their ids. */
-  async revokeForUser(userId: string, reason: string, now: Date): Promise<string[]> {
-    const ended = await this.prisma.session.updateManyAndReturn({ where: { userId, revokedAt: null }, data: { revokedAt: now, revokedReason: reason }, select: { id: true } });
-    return ended.map(({ id }) => id);
+  /** Revokes a user's live sessions; returns how many. */
+  revokeForUser(userId: string, reason: string, now: Date): Promise<number> {
+    return this.revokeWhere({ userId }, reason, now);
   }
 
-  /** Revokes the live sessions a credential opened; returns their ids. */
-  async revokeForCredential(credentialId: string, reason: string, now: Date): Promise<string[]> {
-    const ended = await this.prisma.session.updateManyAndReturn({ where: { credentialId, revokedAt: null }, data: { revokedAt: now, revokedReason: reason }, select: { id: true } });
-    return ended.map(({ id }) => id);
+  /** Revokes the live sessions a credential opened; returns how many. */
+  revokeForCredential(credentialId: string, reason: string, now: Date): Promise<number> {
+    return this.revokeWhere({ credentialId }, reason, now);
+  }
+
+  private async revokeWhere(where: { userId: string } | { credentialId: string }, reason: string, now: Date): Promise<number> {
+    const rows = await this.prisma.session.updateManyAndReturn({ where: { ...where, revokedAt: null }, data: { revokedAt: now, revokedReason: reason }, select: { id: true } });
+    this.ended(rows.map(({ id }) => id));
+    return rows.length;
   }
 
   /** One batch of the cleanup: sessions that ended before `endedBefore`, with their refresh tokens. */

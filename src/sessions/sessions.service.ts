@@ -137,18 +137,13 @@ export class SessionsService {
     try {
       access = await this.tokens.verifyAccess(accessToken, { ignoreExpiry: true });
     } catch (error) {
-      await this.endFamily(refresh, 'refresh with an invalid access token');
+      await this.sessions.revokeByRefreshToken(refresh.jti, 'refresh with an invalid access token', this.now());
       throw error;
     }
     if (access.jti !== refresh.acjti || access.sid !== refresh.sid || access.client_id !== refresh.client_id || !this.isClient(access.client_id, clientId)) {
-      await this.endFamily(refresh, 'refresh with a mismatched access token');
+      await this.sessions.revokeByRefreshToken(refresh.jti, 'refresh with a mismatched access token', this.now());
       throw new TokenError('TOKEN_PAIR_MISMATCH', 'the access token was not issued with this refresh token');
     }
-  }
-
-  private async endFamily(refresh: RefreshClaims, reason: string): Promise<void> {
-    await this.sessions.revokeByRefreshToken(refresh.jti, reason, this.now());
-    this.liveSessions.endedHere([refresh.sid]);
   }
 
   private async rotateFamily(claims: RefreshClaims, policy: SessionPolicy, proof: ProofOfPossession): Promise<TokenPair> {
@@ -166,7 +161,6 @@ export class SessionsService {
       graceMs: this.config.REFRESH_REUSE_GRACE * 1000,
       proofJkt: proof.jkt ?? null,
     });
-    if (outcome.kind === 'reused' || (outcome.kind === 'invalid' && outcome.reason === 'inactive')) this.liveSessions.endedHere([claims.sid]);
     const child = this.rotated(outcome);
     // A grace answer is the pair the first presentation got: the same fields, signed by the same key.
     const signer = outcome.kind === 'rotated' && outcome.grace ? await this.tokens.keyFor(child.kid) : key;
@@ -300,7 +294,6 @@ export class SessionsService {
   async logout(accessToken: string, proof: ProofOfPossession = {}): Promise<void> {
     const { claims, session } = await this.authenticateSession(accessToken, proof);
     if (await this.sessions.revoke(claims.sid, 'logout', this.now())) {
-      this.liveSessions.endedHere([claims.sid]);
       this.audit.record({ type: 'logout', outcome: 'success', userId: session.userId, principal: claims.sub, sessionId: claims.sid });
     }
   }
@@ -308,10 +301,7 @@ export class SessionsService {
   /** Ends a session with a reason; returns false when it had already ended. */
   async end(session: SessionRecord, reason: string, actor: string): Promise<boolean> {
     const ended = await this.sessions.revoke(session.id, reason, this.now());
-    if (ended) {
-      this.liveSessions.endedHere([session.id]);
-      this.audit.record({ type: 'session.revoked', outcome: 'success', reason, userId: session.userId, sessionId: session.id, details: { actor } });
-    }
+    if (ended) this.audit.record({ type: 'session.revoked', outcome: 'success', reason, userId: session.userId, sessionId: session.id, details: { actor } });
     return ended;
   }
 
@@ -323,18 +313,13 @@ export class SessionsService {
     return UUID.test(sessionId) ? this.sessions.findById(sessionId) : undefined;
   }
 
-  /** Ends every session of a user; returns how many were live. */
-  async revokeForUser(userId: string, reason: string): Promise<number> {
-    const ended = await this.sessions.revokeForUser(userId, reason, this.now());
-    this.liveSessions.endedHere(ended);
-    return ended.length;
+  revokeForUser(userId: string, reason: string): Promise<number> {
+    return this.sessions.revokeForUser(userId, reason, this.now());
   }
 
   /** Ends every session a key, a wallet or a password opened. */
-  async revokeForCredential(credentialId: string, reason: string): Promise<number> {
-    const ended = await this.sessions.revokeForCredential(credentialId, reason, this.now());
-    this.liveSessions.endedHere(ended);
-    return ended.length;
+  revokeForCredential(credentialId: string, reason: string): Promise<number> {
+    return this.sessions.revokeForCredential(credentialId, reason, this.now());
   }
 
   /**
