@@ -12,7 +12,7 @@
 // own (Argon2's addon, PGlite's WASM and data files, ws's optional native helpers), and the optional packages Nest and Fastify
 // probe for with a guarded import() (@fastify/static, @nestjs/microservices, ...), which are not
 // installed: a missing one must fail at run time, inside the guard, not at build time.
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,7 +123,7 @@ function namesRestored(code) {
 }
 
 rmSync(`${root}/${OUT_DIR}`, { recursive: true, force: true });
-await esbuild.build({
+const { outputFiles } = await esbuild.build({
   absWorkingDir: root,
   entryPoints: ['dist/src/main.js'],
   outdir: OUT_DIR,
@@ -139,9 +139,12 @@ await esbuild.build({
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [commonJsDynamicImportsNamed, unresolvableStayExternal],
+  write: false,
 });
-for (const file of readdirSync(`${root}/${OUT_DIR}`).filter((name) => name.endsWith('.js'))) {
-  const path = `${root}/${OUT_DIR}/${file}`;
-  const { code, restored } = namesRestored(readFileSync(path, 'utf8'));
-  if (restored > 0) writeFileSync(path, code);
+mkdirSync(`${root}/${OUT_DIR}`, { recursive: true });
+for (const file of outputFiles) {
+  const { code, restored } = file.path.endsWith('.js') ? namesRestored(file.text) : { code: file.contents, restored: 0 };
+  // What was inserted must leave the chunk valid JavaScript: a misplaced insertion fails the build, not the server.
+  if (restored > 0) await esbuild.transform(code, { loader: 'js', format: 'esm', logLevel: 'silent' });
+  writeFileSync(file.path, code);
 }
