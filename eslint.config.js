@@ -8,7 +8,7 @@ const NODE_CLIENT = { name: 'viem', importNames: ['createPublicClient', 'createW
 const NO_ADAPTERS = { group: ['**/apis/**', '**/apis'], message: 'Only the composition root (app.module.ts, app.factory.ts) imports an API adapter: move the shared piece down into sessions, http or common.' };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/generated/**', 'coverage/**', 'data/**', 'examples/**/dist/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'src/generated/**', 'coverage/**', 'data/**', 'examples/**/dist/**', 'packages/*/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

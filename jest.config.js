@@ -13,7 +13,12 @@ export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  roots: ['<rootDir>/src'],
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // The guard workspace package from its sources, as the type-check sees it (tsconfig.json paths).
+    '^@sigauth/guard$': '<rootDir>/packages/guard/src/index.ts',
+    '^@sigauth/guard/dpop$': '<rootDir>/packages/guard/src/dpop-proof.ts',
+  },
+  roots: ['<rootDir>/src', '<rootDir>/packages/guard/src'],
   testMatch: ['**/*.spec.ts'],
 };

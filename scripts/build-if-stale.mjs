@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const OUTPUTS = ['dist/server/main.js', 'dist/src/main.js', 'dist/src/cli/main.js', 'dist/prisma/seed.js', 'dist/src/consumer/index.d.ts'];
-const INPUTS = ['src', 'scripts/bundle.mjs', 'prisma/seed.ts', 'tsconfig.json', 'tsconfig.build.json'];
+const OUTPUTS = ['dist/server/main.js', 'dist/src/main.js', 'dist/src/cli/main.js', 'dist/prisma/seed.js', 'packages/guard/dist/index.js'];
+const INPUTS = ['src', 'packages/guard/src', 'scripts/bundle.mjs', 'prisma/seed.ts', 'tsconfig.json', 'tsconfig.build.json'];
 
 function mtimes(path) {
   const stat = statSync(join(root, path), { throwIfNoEntry: false });

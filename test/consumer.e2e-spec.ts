@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from 'jose';
-import { accessTokenHash } from '../src/consumer/dpop-proof.js';
+import { accessTokenHash } from '@sigauth/guard/dpop';
 import { AppConfig } from '../src/config/app-config.js';
 import request from 'supertest';
 import { loadConsumerConfig, type ConsumerConfig } from '../examples/consumer/src/consumer-config.js';

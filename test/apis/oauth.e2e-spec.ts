@@ -81,7 +81,7 @@ describe('OAuth 2 clients (openid-client, oauth4webapi, PyJWT)', () => {
     publicUrl = `http://127.0.0.1:${port}`;
     // The issuer defaults to PUBLIC_URL, as RFC 8414 discovery requires.
     service = await startTestApp({ ...storage.env, PORT: String(port), PUBLIC_URL: publicUrl, JWT_ISSUER: undefined, JWT_AUDIENCE: 'https://api.example.org' });
-    serviceKeys = await webcrypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
+    serviceKeys = await webcrypto.subtle.generateKey('Ed25519', true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
     const publicKeyHex = Buffer.from(await webcrypto.subtle.exportKey('raw', serviceKeys.publicKey)).toString('hex');
     const users = service.app.get(UsersService);
     await users.create({ email: SERVICE.email, account: 'ledger@svc', role: 'ROLE_SERVICE', password: SERVICE.password, publicKeys: [publicKeyHex] });

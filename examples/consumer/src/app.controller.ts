@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { CurrentPrincipal, Public, Roles, type SigauthPrincipal } from '../../../src/consumer/index.js';
+import { CurrentPrincipal, Public, Roles, type SigauthPrincipal } from '@sigauth/guard';
 
 /** Three routes, one per case: any signed-in caller, admins only, everyone. */
 @Controller()

@@ -1,7 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-// A real service imports this from the package: `import { SigauthGuardModule } from 'sigauth/guard'`.
-import { SigauthAuthGuard, SigauthGuardModule } from '../../../src/consumer/index.js';
+import { SigauthAuthGuard, SigauthGuardModule } from '@sigauth/guard';
 import { AppController } from './app.controller.js';
 import { guardOptions, type ConsumerConfig } from './consumer-config.js';
 

@@ -1,4 +1,4 @@
-import type { SigauthGuardOptions } from '../../../src/consumer/index.js';
+import type { SigauthGuardOptions } from '@sigauth/guard';
 import { serviceAccountToken } from './service-account-token.js';
 
 /** What the example service needs to know about sigauth. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Clock } from '../../common/clock.js';
 import { AppConfig } from '../../config/app-config.js';
-import { DpopProofError, verifyDpopProof } from '../../consumer/dpop-proof.js';
+import { DpopProofError, verifyDpopProof } from '@sigauth/guard/dpop';
 import { OneTimeIdsRepository } from '../one-time-ids.repository.js';
 import type { ProofOfPossession } from '../sessions.service.js';
 import { DpopError } from './dpop.errors.js';

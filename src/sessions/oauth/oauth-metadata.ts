@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
-import { DPOP_ALGORITHMS } from '../../consumer/dpop-proof.js';
+import { DPOP_ALGORITHMS } from '@sigauth/guard/dpop';
 
 /** The paths of the endpoints the metadata lists, below PUBLIC_URL. */
 export const OAUTH_PATHS = {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { generateKeyPair, exportJWK, SignJWT, UnsecuredJWT } from 'jose';
-import { newSigningKey, startTestIntrospection, startTestJwksIssuer, type TestIntrospection, type TestJwksIssuer } from '../../test/support/test-jwks-issuer.js';
+import { newSigningKey, startTestIntrospection, startTestJwksIssuer, type TestIntrospection, type TestJwksIssuer } from '../../../test/support/test-jwks-issuer.js';
 import type { SigauthGuardOptions } from './sigauth-guard.options.js';
 import { SigauthTokenRejectedError, SigauthUnavailableError } from './sigauth-token.errors.js';
 import { SigauthTokenVerifier } from './sigauth-token.verifier.js';

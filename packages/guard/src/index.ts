@@ -1,5 +1,5 @@
 /**
- * sigauth/guard: verify sigauth's access tokens in another NestJS service. Depends only on
+ * @sigauth/guard: verify sigauth's access tokens in another NestJS service. Depends only on
  * @nestjs/common, @nestjs/core and jose, never on the rest of sigauth.
  */
 export { SigauthGuardModule } from './sigauth-guard.module.js';

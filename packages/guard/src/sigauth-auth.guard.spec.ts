@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Controller, Get, Injectable, Logger, Module, Req, UseGuards, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startTestJwksIssuer, type TestJwksIssuer } from '../../test/support/test-jwks-issuer.js';
+import { startTestJwksIssuer, type TestJwksIssuer } from '../../../test/support/test-jwks-issuer.js';
 import { CurrentPrincipal } from './current-principal.decorator.js';
 import { Public } from './public.decorator.js';
 import { Roles } from './roles.decorator.js';
