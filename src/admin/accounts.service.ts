@@ -42,11 +42,15 @@ export class AccountsService {
     return { ...user, sessionsEnded };
   }
 
-  /** Upserts a seed's users; a password the seed changes ends the sessions the old one opened. */
+  /**
+   * Upserts a seed's users; a password the seed changes ends the sessions the old one opened, and a
+   * role it changes ends all of the user's sessions (their tokens carry the old role).
+   */
   async seed(inputs: UserInput[]): Promise<{ created: number; updated: number; sessionsEnded: number }> {
-    const { created, updated, replacedPasswordIds } = await this.users.upsertMany(inputs);
+    const { created, updated, replacedPasswordIds, roleChangedUserIds } = await this.users.upsertMany(inputs);
     let sessionsEnded = 0;
     for (const id of replacedPasswordIds) sessionsEnded += await this.sessions.revokeForCredential(id, 'password changed');
+    for (const id of roleChangedUserIds) sessionsEnded += await this.sessions.revokeForUser(id, 'role changed');
     return { created, updated, sessionsEnded };
   }
 

@@ -1,9 +1,8 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
-import { SessionRepository, type SessionRecord } from './session.repository.js';
+import { SessionRepository, type LiveSession } from './session.repository.js';
 
-/** What the routes that ask on every request need of a live session; none of it changes while it lives. */
-export type LiveSession = Pick<SessionRecord, 'id' | 'userId' | 'clientId' | 'dpopJkt'>;
+export type { LiveSession };
 
 /**
  * A backstop, never the mechanism: an entry is dropped the moment its session ends, on every
@@ -38,7 +37,7 @@ export class SessionLivenessCache implements OnModuleDestroy {
     private readonly clock: Clock,
   ) {}
 
-  /** The session if it is live (not revoked), from memory when this instance has seen it live. */
+  /** The session if it is live (not revoked, its principal active), from memory when this instance has seen it live. */
   async find(sessionId: string): Promise<LiveSession | undefined> {
     this.subscribe();
     // Once per process: the first lookups wait for the LISTEN, so that what they find is kept.
@@ -47,9 +46,8 @@ export class SessionLivenessCache implements OnModuleDestroy {
     const known = this.live.get(sessionId);
     if (known && known.until > now && this.listening === 'up') return known.session;
     const endings = this.endings;
-    const record = await this.sessions.findById(sessionId);
-    if (!record || record.revokedAt) return undefined;
-    const session = { id: record.id, userId: record.userId, clientId: record.clientId, dpopJkt: record.dpopJkt };
+    const session = await this.sessions.findLive(sessionId);
+    if (!session) return undefined;
     if (this.listening === 'up' && this.endings === endings) this.remember(session, now);
     return session;
   }

@@ -20,6 +20,8 @@ export interface NewSession {
   refreshJti?: string;
   /** The DPoP key the session is bound to (RFC 7638 thumbprint), or null. */
   dpopJkt: string | null;
+  /** The role its tokens carry: the session is written only while the user still has it. */
+  role: Role;
 }
 
 export interface SessionRecord {
@@ -37,6 +39,15 @@ export interface SessionRecord {
   revokedReason: string | null;
   dpopJkt: string | null;
 }
+
+/**
+ * What the routes that ask on every request need of a live session: none of it changes while it
+ * lives, for a change of its principal (a role included) ends it.
+ */
+export type LiveSession = Pick<SessionRecord, 'id' | 'userId' | 'clientId' | 'dpopJkt'> & {
+  /** The principal's role now; its tokens count only while it is the one they carry. */
+  role: Role;
+};
 
 /** The claims of the principal at the moment a rotation issued a pair, kept with the pair. */
 export interface PrincipalClaims {
@@ -279,17 +290,48 @@ SELECT count(*)::int AS n FROM gone`;
 /** At most this many logins' sessions in one statement. */
 const SESSION_BATCH_LIMIT = 256;
 
-/** New sessions, one per element of the arrays, each with its first refresh token where `$11` has one. */
-const INSERT_SESSIONS = `
-WITH s AS (
+/** A new session's fields, in the order of INSERT_SESSIONS's parameters. */
+const NEW_SESSION_COLUMNS = 'id, user_id, client_id, kind, credential_id, ip, user_agent, created_at, expires_at, dpop_jkt, role, refresh_jti';
+const ONE_NEW_SESSION = `SELECT $1::uuid, $2::uuid, $3::text, $4::"CredentialKind", $5::uuid, $6::text, $7::text, $8::timestamptz, $9::timestamptz, $10::text, $11::"Role", $12::uuid`;
+const NEW_SESSIONS = `SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::"CredentialKind"[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::"Role"[], $12::uuid[])`;
+
+/**
+ * New sessions, each with its first refresh token where it has one, written only while its
+ * principal is still what the login proved: the user active with the role its tokens carry, the
+ * credential that opened it unrevoked (the password by its id, which every change renews). Returns
+ * the ids written; a login whose principal changed while it was in flight gets none.
+ *
+ * The check and the write are one statement, and the user and credential rows are read FOR SHARE,
+ * not through the session_principals view (a UNION, which cannot be locked): a change that commits
+ * first is seen (a locked row is re-read at its newest version), and one that commits after waits
+ * for this statement, so the revocation that follows it (a later statement) finds the session.
+ */
+const insertSessionsFrom = (source: string): string => `
+WITH n (${NEW_SESSION_COLUMNS}) AS (${source}),
+principal AS MATERIALIZED (
+  SELECT u.id, u.role, u.password_id FROM users u WHERE u.id IN (SELECT user_id FROM n) AND u.status = 'ACTIVE' FOR SHARE
+), key_credential AS MATERIALIZED (
+  SELECT k.id, k.user_id FROM public_keys k WHERE k.id IN (SELECT credential_id FROM n WHERE kind = 'ED25519_KEY') AND k.revoked_at IS NULL FOR SHARE
+), wallet_credential AS MATERIALIZED (
+  SELECT w.id, w.user_id FROM wallets w WHERE w.id IN (SELECT credential_id FROM n WHERE kind = 'WALLET') AND w.revoked_at IS NULL FOR SHARE
+), s AS (
   INSERT INTO sessions (id, user_id, client_id, credential_kind, credential_id, ip, user_agent, created_at, last_used_at, expires_at, dpop_jkt)
-  SELECT id, user_id, client_id, kind, credential_id, ip, user_agent, created_at, created_at, expires_at, dpop_jkt
-    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::"CredentialKind"[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[])
-      AS n(id, user_id, client_id, kind, credential_id, ip, user_agent, created_at, expires_at, dpop_jkt)
+  SELECT n.id, n.user_id, n.client_id, n.kind, n.credential_id, n.ip, n.user_agent, n.created_at, n.created_at, n.expires_at, n.dpop_jkt
+    FROM n JOIN principal p ON p.id = n.user_id AND p.role = n.role
+   WHERE CASE n.kind
+           WHEN 'PASSWORD' THEN n.credential_id = p.password_id
+           WHEN 'ED25519_KEY' THEN EXISTS (SELECT 1 FROM key_credential c WHERE c.id = n.credential_id AND c.user_id = n.user_id)
+           WHEN 'WALLET' THEN EXISTS (SELECT 1 FROM wallet_credential c WHERE c.id = n.credential_id AND c.user_id = n.user_id)
+           ELSE false
+         END
+  RETURNING id, created_at, expires_at
+), t AS (
+  INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at)
+  SELECT n.refresh_jti, s.id, s.created_at, s.expires_at FROM s JOIN n ON n.id = s.id WHERE n.refresh_jti IS NOT NULL
 )
-INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at)
-SELECT jti, id, created_at, expires_at FROM unnest($11::uuid[], $1::uuid[], $8::timestamptz[], $9::timestamptz[]) AS r(jti, id, created_at, expires_at)
- WHERE jti IS NOT NULL`;
+SELECT id FROM s`;
+const INSERT_SESSION = insertSessionsFrom(ONE_NEW_SESSION);
+const INSERT_SESSIONS = insertSessionsFrom(NEW_SESSIONS);
 
 /** The channel the session_liveness migration's trigger sends the id of every session that ends on. */
 const SESSION_ENDED_CHANNEL = 'sigauth_session_ended';
@@ -297,7 +339,7 @@ const SESSION_ENDED_CHANNEL = 'sigauth_session_ended';
 /** Sessions (refresh-token families) and their tokens. */
 @Injectable()
 export class SessionRepository {
-  private readonly sessionWrites: GroupCommit<NewSession>;
+  private readonly sessionWrites: GroupCommit<NewSession, boolean>;
   private readonly rotations: GroupCommit<Rotation, IssuedChild | undefined>;
   /** This instance's watchers of ended sessions (watchEndedSessions), told of its own endings as they commit. */
   private readonly endingWatchers = new Set<(sessionId: string) => void>();
@@ -311,7 +353,7 @@ export class SessionRepository {
     // Embedded PGlite serves one process and does not take the array parameters of the batch statements: one row a statement.
     const pglite = prisma.connection.kind === 'pglite';
     this.sessionWrites = new GroupCommit(
-      (batch) => this.insertSessions(batch).then(() => batch.map(() => undefined)),
+      (batch) => this.insertSessions(batch),
       pglite ? 1 : SESSION_BATCH_LIMIT,
       this.observe('sessions'),
       causedByRow,
@@ -353,40 +395,25 @@ export class SessionRepository {
   }
 
   /**
-   * The session and its first refresh token, committed before this resolves. Logins that arrive
-   * while a write is in flight go out together in the next one (group commit): one statement and
-   * one commit for the burst, each login still answered only once its own row is committed.
+   * The session and its first refresh token, committed before this resolves; false, and nothing
+   * written, when its principal is no longer active (INSERT_SESSIONS). Logins that arrive while a
+   * write is in flight go out together in the next one (group commit): one statement and one
+   * commit for the burst, each login still answered only once its own row is committed.
    */
-  create(session: NewSession): Promise<void> {
+  create(session: NewSession): Promise<boolean> {
     return this.sessionWrites.write(session);
   }
 
-  /** One session, and its first refresh token if it has one, in one statement. */
-  private async insertSession(session: NewSession): Promise<void> {
-    const params = [session.id, session.userId, session.clientId, session.credentialKind, session.credentialId, session.ip, session.userAgent, session.createdAt, session.expiresAt, session.dpopJkt];
-    const insertSession = `INSERT INTO sessions (id, user_id, client_id, credential_kind, credential_id, ip, user_agent, created_at, last_used_at, expires_at, dpop_jkt)
-                           VALUES ($1, $2, $3, $4::"CredentialKind", $5, $6, $7, $8, $8, $9, $10)`;
-    if (session.refreshJti === undefined) {
-      await this.prisma.connection.query(insertSession, params, 'insert-session');
-      return;
-    }
-    await this.prisma.connection.query(
-      `WITH s AS (${insertSession}) INSERT INTO refresh_tokens (jti, session_id, issued_at, expires_at) VALUES ($11, $1, $8, $9)`,
-      [...params, session.refreshJti],
-      'insert-session-and-refresh-token',
-    );
-  }
-
-  /** Sessions and the first refresh token of each that has one, in one statement. */
-  private async insertSessions(batch: NewSession[]): Promise<void> {
-    if (batch.length === 1) return this.insertSession(batch[0]!);
-    const column = <K extends keyof NewSession>(key: K) => batch.map((s) => s[key] ?? null);
-    const instants = (key: 'createdAt' | 'expiresAt') => batch.map((s) => s[key].toISOString());
-    await this.prisma.connection.query(
-      INSERT_SESSIONS,
-      [column('id'), column('userId'), column('clientId'), column('credentialKind'), column('credentialId'), column('ip'), column('userAgent'), instants('createdAt'), instants('expiresAt'), column('dpopJkt'), column('refreshJti')],
-      'insert-sessions',
-    );
+  /** Sessions and the first refresh token of each that has one, in one statement; whether each was written. */
+  private async insertSessions(batch: NewSession[]): Promise<boolean[]> {
+    const fields = (s: NewSession) => [s.id, s.userId, s.clientId, s.credentialKind, s.credentialId, s.ip, s.userAgent, s.createdAt.toISOString(), s.expiresAt.toISOString(), s.dpopJkt, s.role, s.refreshJti ?? null];
+    const values = batch.map(fields);
+    const rows =
+      batch.length === 1
+        ? await this.prisma.connection.query<{ id: string }>(INSERT_SESSION, values[0]!, 'insert-session')
+        : await this.prisma.connection.query<{ id: string }>(INSERT_SESSIONS, values[0]!.map((_, column) => values.map((row) => row[column])), 'insert-sessions');
+    const written = new Set(rows.map((row) => row.id));
+    return batch.map((s) => written.has(s.id));
   }
 
   /**
@@ -515,7 +542,20 @@ export class SessionRepository {
     return rows[0] ? { credentialExpiresAt: rows[0].credential_expires_at && new Date(rows[0].credential_expires_at) } : undefined;
   }
 
-  /** Every bearer-guarded request and every introspection asks this: one named statement. */
+  /**
+   * Every bearer-guarded request and every introspection asks this (through the liveness cache):
+   * the session unrevoked and its principal active, with the role it has now; one named statement.
+   */
+  async findLive(id: string): Promise<LiveSession | undefined> {
+    const rows = await this.prisma.connection.query<{ id: string; user_id: string; client_id: string; dpop_jkt: string | null; role: Role }>(
+      `SELECT s.id, s.user_id, s.client_id, s.dpop_jkt, p.role FROM sessions s ${PRINCIPAL} WHERE s.id = $1 AND s.revoked_at IS NULL`,
+      [id],
+      'live-session-by-id',
+    );
+    const row = rows[0];
+    return row ? { id: row.id, userId: row.user_id, clientId: row.client_id, dpopJkt: row.dpop_jkt, role: row.role } : undefined;
+  }
+
   async findById(id: string): Promise<SessionRecord | undefined> {
     const rows = await this.prisma.connection.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id], 'session-by-id');
     return rows[0] ? fromSessionRow(rows[0]) : undefined;

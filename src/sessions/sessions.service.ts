@@ -5,7 +5,7 @@ import { Clock } from '../common/clock.js';
 import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../health/metrics.service.js';
 import { currentRequest } from '../http/request-context.js';
-import { passwordExpired } from './authentication.errors.js';
+import { AuthenticationError, passwordExpired } from './authentication.errors.js';
 import type { VerifiedLogin } from './login/verified-login.js';
 import { SessionLivenessCache, type LiveSession } from './session-liveness.cache.js';
 import { SessionRepository, type IssuedChild, type RotationOutcome, type SessionRecord } from './session.repository.js';
@@ -42,6 +42,8 @@ export interface TokenPair {
 /** The DPoP key a request proved possession of (its RFC 7638 thumbprint), or none. */
 export interface ProofOfPossession {
   jkt?: string;
+  /** Records the proof as used: run once the token it accompanies has been verified, before anything is written. */
+  spend?(): Promise<void>;
 }
 
 /** What a client presents to keep its session going, each kind with its own binding rule. */
@@ -124,6 +126,7 @@ export class SessionsService {
     const claims = await this.tokens.verifyRefresh(presented.refreshToken);
     this.assertClient(claims.client_id, policy.clientId);
     if (presented.kind === 'pair') await this.assertIssuedTogether(presented.accessToken, claims, policy.clientId);
+    await proof.spend?.();
     return this.rotateFamily(claims, policy as SessionPolicy, proof);
   }
 
@@ -249,7 +252,7 @@ export class SessionsService {
   /** Writes a new session (with its first refresh token, if any), from the request's address and agent, and records the login. */
   private async persist(sid: string, login: VerifiedLogin, clientId: string, now: number, expEpochSeconds: number, dpopJkt: string | null, refreshJti?: string): Promise<void> {
     const request = currentRequest();
-    await this.sessions.create({
+    const written = await this.sessions.create({
       id: sid,
       userId: login.principal.userId,
       clientId,
@@ -261,7 +264,21 @@ export class SessionsService {
       expiresAt: new Date(expEpochSeconds * 1000),
       refreshJti,
       dpopJkt,
+      role: login.principal.role,
     });
+    if (!written) {
+      // Disabled, demoted, or its credential revoked while the proof was being checked: the
+      // change has committed, so no session may outlive it.
+      this.audit.record({
+        type: 'login.failure',
+        outcome: 'failure',
+        reason: 'PRINCIPAL_CHANGED',
+        userId: login.principal.userId,
+        principal: subjectOf(login.principal),
+        details: { client: clientId, credential: login.credential.kind, credentialId: login.credential.id },
+      });
+      throw new AuthenticationError('UNKNOWN_PRINCIPAL', 'the account or its credential changed during the login; log in again');
+    }
     this.audit.record({
       type: 'login.success',
       outcome: 'success',
@@ -286,13 +303,14 @@ export class SessionsService {
       throw new TokenError('INVALID_TOKEN', 'the access token is bound to a DPoP key: send Authorization: DPoP with a proof by that key');
     }
     const session = await this.liveSessions.find(claims.sid);
-    if (!session) throw new TokenError('INVALID_TOKEN', 'session has ended');
+    if (!session || session.role !== claims.role) throw new TokenError('INVALID_TOKEN', 'session has ended');
     return { claims: { ...claims, client_id: claims.client_id || session.clientId }, session };
   }
 
   /** Ends the session of a live access token (logout). */
   async logout(accessToken: string, proof: ProofOfPossession = {}): Promise<void> {
     const { claims, session } = await this.authenticateSession(accessToken, proof);
+    await proof.spend?.();
     if (await this.sessions.revoke(claims.sid, 'logout', this.now())) {
       this.audit.record({ type: 'logout', outcome: 'success', userId: session.userId, principal: claims.sub, sessionId: claims.sid });
     }
@@ -335,7 +353,7 @@ export class SessionsService {
       throw error;
     }
     const session = await this.liveSessions.find(claims.sid);
-    if (!session) return undefined;
+    if (!session || (claims.token_use === 'access' && session.role !== claims.role)) return undefined;
     if (claims.token_use === 'refresh' && !(await this.sessions.isRefreshTokenLive(claims.jti, this.now()))) return undefined;
     return { ...claims, client_id: claims.client_id || session.clientId, ...(session.dpopJkt ? { cnf: { jkt: session.dpopJkt } } : {}) };
   }

@@ -295,12 +295,14 @@ export class UsersRepository {
    * Inserts or updates users by email, adding keys and wallets they do not hold yet, in batched
    * statements (seeding 10,000 users must take seconds, not minutes). Returns users created.
    */
-  async upsertMany(users: SeedUser[]): Promise<{ created: number; updated: number }> {
+  async upsertMany(users: SeedUser[]): Promise<{ created: number; updated: number; roleChangedUserIds: string[] }> {
     let created = 0;
+    const roleChanged: string[] = [];
     for (let start = 0; start < users.length; start += 1000) {
       const batch = users.slice(start, start + 1000);
       created += await this.prisma.$transaction(async (tx) => {
-        const rows = await tx.$queryRaw<{ id: string; email: string; inserted: boolean }[]>`
+        const rows = await tx.$queryRaw<{ id: string; email: string; inserted: boolean; role_changed: boolean }[]>`
+          WITH prior AS (SELECT id, role FROM users WHERE email = ANY(${batch.map((u) => u.email)}::text[]))
           INSERT INTO users (id, email, account, role, password_hash, password_id, password_expires_at, updated_at)
           SELECT gen_random_uuid(), u.email, u.account, u.role::"Role", u.password_hash,
                  CASE WHEN u.password_hash IS NOT NULL THEN gen_random_uuid() END, u.password_expires_at, now()
@@ -322,7 +324,8 @@ export class UsersRepository {
                                THEN users.password_id ELSE EXCLUDED.password_id END,
             password_expires_at = CASE WHEN EXCLUDED.password_hash IS NULL THEN users.password_expires_at ELSE EXCLUDED.password_expires_at END,
             updated_at = now()
-          RETURNING id, email, (xmax = 0) AS inserted`;
+          RETURNING id, email, (xmax = 0) AS inserted, users.role IS DISTINCT FROM (SELECT role FROM prior WHERE prior.id = users.id) AND xmax <> 0 AS role_changed`;
+        roleChanged.push(...rows.filter((r) => r.role_changed).map((r) => r.id));
         const idByEmail = new Map(rows.map((r) => [r.email, r.id]));
         const keys = batch.flatMap((u) => u.publicKeys.map((k) => ({ userId: idByEmail.get(u.email)!, publicKeyHex: k })));
         const wallets = batch.flatMap((u) => u.wallets.map((a) => ({ userId: idByEmail.get(u.email)!, address: a })));
@@ -336,6 +339,6 @@ export class UsersRepository {
     // tables were empty. Measured by the bench, right after seeding 1,000 users: refreshes at an eighth
     // of the rate they reach once the tables are analyzed.
     if (users.length >= 100) await this.prisma.$executeRawUnsafe('ANALYZE users, public_keys, wallets');
-    return { created, updated: users.length - created };
+    return { created, updated: users.length - created, roleChangedUserIds: roleChanged };
   }
 }

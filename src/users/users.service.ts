@@ -135,7 +135,7 @@ export class UsersService {
    * that names a user's current password keeps it (and the sessions it opened); one that names
    * another replaces it, and the ids of the replaced passwords are returned so their sessions end.
    */
-  async upsertMany(inputs: UserInput[]): Promise<{ created: number; updated: number; replacedPasswordIds: string[] }> {
+  async upsertMany(inputs: UserInput[]): Promise<{ created: number; updated: number; replacedPasswordIds: string[]; roleChangedUserIds: string[] }> {
     const seen = new Set<string>();
     const prepared: (SeedUser & { password: string | null })[] = [];
     for (const [index, input] of inputs.entries()) {
