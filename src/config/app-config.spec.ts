@@ -69,7 +69,51 @@ describe('loadConfig', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigValidationError);
-    expect((error as Error).message).toContain(`${name}=`);
+    expect((error as Error).message).toMatch(new RegExp(`^Invalid configuration: ${name}[= ]`));
+  });
+
+  describe('secrets', () => {
+    const refusal = (env: NodeJS.ProcessEnv): string => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigValidationError);
+        return (error as Error).message;
+      }
+      throw new Error('accepted');
+    };
+
+    it.each([
+      ['SIGNING_KEY_ENCRYPTION_KEY', 'a'.repeat(63), 'a'.repeat(63), /must be 64 hex digits/],
+      ['SIGNING_KEY_ENCRYPTION_KEY', `${'0f'.repeat(32)}\n`, '0f'.repeat(32), /must be 64 hex digits/],
+      ['SIGNING_KEY_ENCRYPTION_KEY', 'correct horse battery staple', 'correct horse', /must be 64 hex digits/],
+      ['DATABASE_URL', 'mysql://sigauth:db-hunter2@db.internal/sigauth', 'db-hunter2', /must be a postgresql:\/\/ URL/],
+      ['DATABASE_URL', 'db-hunter2-pasted-alone', 'db-hunter2', /must be a postgresql:\/\/ URL/],
+      ['REDIS_URL', 'http://:redis-hunter2@cache.internal:6379', 'redis-hunter2', /must be a redis:\/\/ or rediss:\/\/ URL/],
+      ['ETH_RPC_URL', 'wss://mainnet.example-rpc.io/v3/0123456789abcdef0123456789abcdef', '0123456789abcdef', /must be an http:\/\/ or https:\/\/ URL/],
+    ])('refuses a bad %s by its name and what is wrong, without its value', (name, value, secret, wrong) => {
+      const message = refusal({ [name]: value });
+      expect(message).toMatch(new RegExp(`^Invalid configuration: ${name} \\(a secret, not shown\\): `));
+      expect(message).toMatch(wrong);
+      expect(message).not.toContain(secret);
+    });
+
+    it('shows no secret that sits beside another bad variable', () => {
+      const message = refusal({ PORT: 'eighty', SIGNING_KEY_ENCRYPTION_KEY: 'key-hunter2', DATABASE_URL: 'postgresql://u:db-hunter2@h/db' });
+      expect(message).toMatch(/^Invalid configuration: PORT="eighty": .*; SIGNING_KEY_ENCRYPTION_KEY \(a secret, not shown\): /);
+      expect(message).not.toMatch(/hunter2/);
+    });
+
+    it.each([
+      [{ PUBLIC_URL: 'https://admin:public-hunter2@auth.example.org' }, 'PUBLIC_URL="https://…@auth.example.org": must be an http(s) URL without query, fragment or credentials'],
+      [{ SIWE_URIS: 'ftp://u:siwe-hunter2@files.example.com' }, 'SIWE_URIS: "ftp://…@files.example.com" is not an http(s) origin'],
+      [{ SIWE_DOMAINS: 'u:domain-hunter2@app example.com' }, 'SIWE_DOMAINS: "…@app example.com" is not an RFC 3986 authority'],
+      [{ JWT_AUDIENCE: '' }, 'JWT_AUDIENCE="": '],
+    ])('shows another variable without the userinfo of a URL in it: %p', (env, shown) => {
+      const message = refusal(env as NodeJS.ProcessEnv);
+      expect(message).toContain(shown);
+      expect(message).not.toMatch(/hunter2/);
+    });
   });
 
   describe('Ethereum (DESIGN section 5)', () => {
@@ -114,7 +158,7 @@ describe('loadConfig', () => {
       [{ ETH_FACTORY_ADDRESS: FACTORY.ETH_FACTORY_ADDRESS }, /ETH_FACTORY_ADDRESS: following the Factory needs ETH_RPC_URL/],
       [{ ...FACTORY, ETH_FACTORY_ADDRESS: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD' }, /ETH_FACTORY_ADDRESS=.*checksum/],
       [{ ETH_FACTORY_ADDRESS: '0x123' }, /ETH_FACTORY_ADDRESS="0x123"/],
-      [{ ETH_RPC_URL: 'ws://127.0.0.1:8546' }, /ETH_RPC_URL="ws:/],
+      [{ ETH_RPC_URL: 'ws://127.0.0.1:8546' }, /ETH_RPC_URL \(a secret, not shown\): ETH_RPC_URL must be an http:\/\/ or https:\/\/ URL/],
       [{ ETH_CONFIRMATIONS: '-1' }, /ETH_CONFIRMATIONS=-1:/],
       [{ ETH_CHAIN_ID: '0' }, /ETH_CHAIN_ID=0:/],
       [{ ETH_POLL_INTERVAL_MS: 'soon' }, /ETH_POLL_INTERVAL_MS="soon"/],

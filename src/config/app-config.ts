@@ -268,6 +268,30 @@ export class AppConfig {
   SIWE_URIS?: string[];
 }
 
+/**
+ * Variables whose whole value is a secret: a key, or a URL that carries a password or an API key
+ * (in its userinfo, its query, or, for RPC providers, its path). An error names them and says what
+ * is wrong, and never shows the value, since configuration errors end up in logs.
+ */
+const SECRET_VARIABLES = new Set(['SIGNING_KEY_ENCRYPTION_KEY', 'DATABASE_URL', 'REDIS_URL', 'ETH_RPC_URL']);
+
+/** Any other variable is shown as given, except the userinfo (user:password@) of a URL or authority in it. */
+function shown(name: string, value: unknown): string {
+  if (SECRET_VARIABLES.has(name)) return `${name} (a secret, not shown)`;
+  const visible = Array.isArray(value) ? value.map(withoutCredentials) : withoutCredentials(value);
+  return `${name}=${JSON.stringify(visible)}`;
+}
+
+/** Everything from the authority's start to its last '@' goes: more than the userinfo when a path holds an '@', never less. */
+function withoutCredentials(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const at = value.lastIndexOf('@');
+  if (at < 0) return value;
+  const slashes = value.indexOf('//');
+  const from = slashes >= 0 && slashes < at ? slashes + 2 : 0;
+  return `${value.slice(0, from)}…${value.slice(at)}`;
+}
+
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration: ${problems.join('; ')}`);
@@ -286,7 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) {
     throw new ConfigValidationError(
-      errors.map((e) => `${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`),
+      errors.map((e) => `${shown(e.property, e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`),
     );
   }
   const problems = [...ethereumProblems(config), ...publicUrlProblems(config)];
@@ -307,20 +331,20 @@ function publicUrlProblems(config: AppConfig): string[] {
     url = undefined;
   }
   const valid = url && (url.protocol === 'https:' || url.protocol === 'http:') && !url.search && !url.hash && !url.username && !url.password;
-  return valid ? [] : [`PUBLIC_URL=${JSON.stringify(config.PUBLIC_URL)}: must be an http(s) URL without query, fragment or credentials`];
+  return valid ? [] : [`${shown('PUBLIC_URL', config.PUBLIC_URL)}: must be an http(s) URL without query, fragment or credentials`];
 }
 
 /** What one variable cannot tell alone: the Factory's event and its arguments, lists of domains and origins. */
 function ethereumProblems(config: AppConfig): string[] {
   const problems: string[] = [];
   if (config.ETH_FACTORY_ADDRESS !== undefined) {
-    if (parseEthereumAddress(config.ETH_FACTORY_ADDRESS) === undefined) problems.push(`ETH_FACTORY_ADDRESS=${JSON.stringify(config.ETH_FACTORY_ADDRESS)}: the EIP-55 checksum does not match`);
+    if (parseEthereumAddress(config.ETH_FACTORY_ADDRESS) === undefined) problems.push(`${shown('ETH_FACTORY_ADDRESS', config.ETH_FACTORY_ADDRESS)}: the EIP-55 checksum does not match`);
     if (config.ETH_RPC_URL === undefined) problems.push('ETH_FACTORY_ADDRESS: following the Factory needs ETH_RPC_URL');
   }
   const event = parseFactoryEvent(config.ETH_FACTORY_EVENT, config.ETH_FACTORY_OWNER_ARG, config.ETH_FACTORY_CONTRACT_ARG);
   if (typeof event === 'string') problems.push(event);
   for (const domain of config.SIWE_DOMAINS) {
-    if (!isAuthority(domain)) problems.push(`SIWE_DOMAINS: ${JSON.stringify(domain)} is not an RFC 3986 authority (host[:port])`);
+    if (!isAuthority(domain)) problems.push(`SIWE_DOMAINS: ${JSON.stringify(withoutCredentials(domain))} is not an RFC 3986 authority (host[:port])`);
   }
   for (const uri of config.SIWE_URIS ?? []) {
     let url: URL | undefined;
@@ -329,7 +353,7 @@ function ethereumProblems(config: AppConfig): string[] {
     } catch {
       url = undefined;
     }
-    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) problems.push(`SIWE_URIS: ${JSON.stringify(uri)} is not an http(s) origin`);
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) problems.push(`SIWE_URIS: ${JSON.stringify(withoutCredentials(uri))} is not an http(s) origin`);
   }
   return problems;
 }
