@@ -13,7 +13,8 @@ export type AuthenticatedRequest = FastifyRequest & { principal: AccessClaims };
 
 /**
  * Admits a live access token (signature, expiry, session not revoked; a DPoP-bound one with a proof
- * by its key) and, with @Roles, one of those roles.
+ * by its key) and, with @Roles, one of those roles. A DPoP proof's jti is recorded last, once all
+ * of that holds: a request with a forged or ended token, or without the role, writes nothing.
  */
 @Injectable()
 export class AccessTokenGuard implements CanActivate {
@@ -27,11 +28,14 @@ export class AccessTokenGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const token = tokenFromAuthorization(request.headers.authorization);
     if (!token) throw new RequestError('UNAUTHENTICATED', 'an access token is required (Authorization: Bearer <token>)');
-    request.principal = await this.sessions.authenticate(token, await this.dpop.proof(request, token));
+    const proof = await this.dpop.check(request, token);
+    const principal = await this.sessions.authenticate(token, { jkt: proof.jkt });
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
-    if (roles && !roles.includes(request.principal.role)) {
+    if (roles && !roles.includes(principal.role)) {
       throw new RequestError('FORBIDDEN', `this route needs one of the roles ${roles.join(', ')}`);
     }
+    await proof.spend();
+    request.principal = principal;
     return true;
   }
 }

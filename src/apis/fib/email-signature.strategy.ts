@@ -10,8 +10,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { validateBody } from '../../http/validation.js';
 import { AuthenticationError } from '../../sessions/authentication.errors.js';
 import { LoginRules } from '../../sessions/login/login-rules.js';
-import type { ProofVerifier } from '../../sessions/login/proof-verifier.js';
-import type { VerifiedLogin } from '../../sessions/login/verified-login.js';
+import type { ProofVerifier, ProvenLogin } from '../../sessions/login/proof-verifier.js';
 import { checkEd25519PublicKey, describePublicKeyProblem } from '../../users/ed25519-public-key.js';
 import { claimedEmailKey } from '../../users/email.js';
 import { UsersService } from '../../users/users.service.js';
@@ -47,7 +46,7 @@ export class EmailSignatureStrategy implements ProofVerifier {
     return claimedEmailKey((request.body as { email?: unknown } | undefined)?.email);
   }
 
-  async verify(request: FastifyRequest): Promise<VerifiedLogin> {
+  async verify(request: FastifyRequest): Promise<ProvenLogin> {
     const body = wellFormedFibLogin(request.body) ?? (await validateBody(FibLoginDto, request.body));
     if (body.authPublicKeyHex !== undefined && body.publicKey !== undefined && body.authPublicKeyHex !== body.publicKey) {
       throw new RequestError('ARGUMENT_NOT_VALID', 'authPublicKeyHex and publicKey are the same field; send one');
@@ -78,13 +77,18 @@ export class EmailSignatureStrategy implements ProofVerifier {
     if (!this.verifyMessage(this.parsedKey(key.publicKeyHex), loginMessage(body.email, body.nonce), signature)) {
       throw new AuthenticationError('INVALID_PROOF', INVALID_SIGNATURE);
     }
-    // Consumed only after the signature verifies, so nobody can burn another client's nonce.
-    if (body.nonce !== undefined && !(await this.challenges.consume(body.nonce, body.email))) {
-      throw new FibLoginError('INVALID_CHALLENGE', 'The challenge is unknown, expired or already used.');
-    }
-    return {
+    const login: ProvenLogin['login'] = {
       principal: { userId: candidate.id, email: candidate.email, account: candidate.account, role: candidate.role },
       credential: { kind: 'ED25519_KEY', id: key.id },
+    };
+    const { nonce, email } = body;
+    if (nonce === undefined) return { login };
+    // Consumed only after the signature verifies, so nobody can burn another client's nonce.
+    return {
+      login,
+      spend: async () => {
+        if (!(await this.challenges.consume(nonce, email))) throw new FibLoginError('INVALID_CHALLENGE', 'The challenge is unknown, expired or already used.');
+      },
     };
   }
 

@@ -61,7 +61,7 @@ export class FibController {
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
-  @LoginRoute('session', EmailSignatureStrategy)
+  @LoginRoute('session', EmailSignatureStrategy, { dpop: true })
   @ApiOperation({
     summary: 'Log in with an Ed25519 signature of the email',
     description:
@@ -84,7 +84,7 @@ export class FibController {
   )
   @ApiDpopProof("the session's tokens are bound to its key")
   async login(@Req() request: LoginRequest): Promise<Envelope<FibTokens>> {
-    return ok(LOGGED_IN, fibTokens(await this.sessions.open(request.user, this.policy, await this.dpop.proof(request))));
+    return ok(LOGGED_IN, fibTokens(await this.sessions.open(request.user, this.policy, request.possession)));
   }
 
   /** A single-use nonce for a challenge login, answered alike whether or not the email has an account. */
@@ -114,7 +114,7 @@ export class FibController {
   @ApiDpopProof('a bound session refreshes only with a proof by its key')
   async refresh(@Req() request: FastifyRequest): Promise<Envelope<FibTokens>> {
     const refreshToken = presentedToken(request.headers.authorization);
-    const pair = await this.sessions.rotate({ kind: 'refresh', refreshToken }, this.policy, await this.dpop.proof(request));
+    const pair = await this.sessions.rotate({ kind: 'refresh', refreshToken }, this.policy, await this.dpop.check(request));
     return ok(REFRESHED, fibTokens(pair));
   }
 
@@ -130,7 +130,7 @@ export class FibController {
   @ApiDpopProof('a bound access token needs a proof by its key, with `ath`, and `Authorization: DPoP`')
   async logout(@Req() request: FastifyRequest): Promise<Envelope<Record<string, never>>> {
     const accessToken = presentedToken(request.headers.authorization);
-    await this.sessions.logout(accessToken, await this.dpop.proof(request, accessToken));
+    await this.sessions.logout(accessToken, await this.dpop.check(request, accessToken));
     return ok('User has been logged out.', {});
   }
 }

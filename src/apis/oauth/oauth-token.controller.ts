@@ -4,7 +4,6 @@ import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app-config.js';
 import { ApiJsonResponse, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, SECURITY } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
-import { DpopService } from '../../sessions/dpop/dpop.service.js';
 import { ClientAuthentication, type AuthenticatedClient } from '../../sessions/login/client-authentication.js';
 import { formBody, formParam, requiredFormParam } from '../../sessions/oauth/form-body.js';
 import { OAuthMetadata } from '../../sessions/oauth/oauth-metadata.js';
@@ -42,7 +41,6 @@ export class OAuthTokenController {
   constructor(
     private readonly sessions: SessionsService,
     private readonly clients: ClientAuthentication,
-    private readonly dpop: DpopService,
     private readonly metadata: OAuthMetadata,
     private readonly config: AppConfig,
   ) {}
@@ -87,11 +85,15 @@ export class OAuthTokenController {
     if (!(GRANTS as readonly string[]).includes(grantType)) throw new OAuthError('UNSUPPORTED_GRANT_TYPE', `grant_type ${grantType.slice(0, 64)} is not supported`);
     if (formParam(body, 'scope') !== undefined) throw new OAuthError('INVALID_SCOPE', 'scopes are not supported');
     const refreshToken = grantType === 'refresh_token' ? requiredFormParam(body, 'refresh_token') : undefined;
-    const client = await this.clients.authenticate(request, this.metadata.assertionAudiences('token'));
-    if (!CLIENT_ROLES.includes(client.principal.role)) throw new OAuthError('UNAUTHORIZED_CLIENT', 'the client may not use this grant: it is not a service account');
-    const proof = await this.dpop.proof(request);
+    const client = await this.clients.authenticate(request, this.metadata.assertionAudiences('token'), {
+      dpop: true,
+      admit: (login) => {
+        if (!CLIENT_ROLES.includes(login.principal.role)) throw new OAuthError('UNAUTHORIZED_CLIENT', 'the client may not use this grant: it is not a service account');
+      },
+    });
     const policy = this.policyFor(client);
-    const pair = refreshToken === undefined ? await this.sessions.open(client, policy, proof) : await this.sessions.rotate({ kind: 'refresh', refreshToken }, policy, proof);
+    const { possession } = client;
+    const pair = refreshToken === undefined ? await this.sessions.open(client, policy, possession) : await this.sessions.rotate({ kind: 'refresh', refreshToken }, policy, possession);
     return tokenResponse(pair);
   }
 

@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { basicCredentials } from '../../http/authorization-header.js';
 import { PasswordLogins } from '../../sessions/login/password-logins.js';
-import type { ProofVerifier } from '../../sessions/login/proof-verifier.js';
-import type { VerifiedLogin } from '../../sessions/login/verified-login.js';
+import type { ProofVerifier, ProvenLogin } from '../../sessions/login/proof-verifier.js';
 import { claimedEmailKey } from '../../users/email.js';
 import { serviceTokenTtl } from './dto/service-token.dto.js';
 
@@ -19,10 +18,10 @@ export class PasswordStrategy implements ProofVerifier {
     return claimedEmailKey(basicCredentials(request.headers.authorization)?.email);
   }
 
-  async verify(request: FastifyRequest): Promise<VerifiedLogin> {
+  async verify(request: FastifyRequest): Promise<ProvenLogin> {
     // A malformed body is refused before any hashing is spent on the request.
     await serviceTokenTtl(request.body);
     const credentials = basicCredentials(request.headers.authorization);
-    return this.passwords.verify(credentials?.email, credentials?.password);
+    return { login: await this.passwords.verify(credentials?.email, credentials?.password) };
   }
 }

@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { validateBody } from '../../http/validation.js';
 import { LoginRules } from '../../sessions/login/login-rules.js';
-import type { ProofVerifier } from '../../sessions/login/proof-verifier.js';
-import type { VerifiedLogin } from '../../sessions/login/verified-login.js';
+import type { ProofVerifier, ProvenLogin } from '../../sessions/login/proof-verifier.js';
 import { UsersService } from '../../users/users.service.js';
 import { SiweLoginDto } from './dto/siwe-login.dto.js';
 import { SiweNonces } from './siwe-nonces.js';
@@ -15,7 +14,7 @@ const ADDRESS_LINE = /\n(0x[0-9a-fA-F]{40})\n/;
 
 /**
  * Sign-In with Ethereum (EIP-4361): a message bound to this service's domain, URI and chain, with
- * a nonce it issued, signed by a wallet an active user holds. The nonce is consumed last, once
+ * a nonce it issued, signed by a wallet an active user holds. The nonce is spent last, once
  * everything else holds: a login refused for another reason leaves it usable (a creator whose
  * Factory wallet is not deep enough yet gets 404 and can send the same message again).
  */
@@ -36,12 +35,16 @@ export class SiweLoginStrategy implements ProofVerifier {
     return typeof message === 'string' ? ADDRESS_LINE.exec(message.slice(0, 1024))?.[1]?.toLowerCase() : undefined;
   }
 
-  async verify(request: FastifyRequest): Promise<VerifiedLogin> {
+  async verify(request: FastifyRequest): Promise<ProvenLogin> {
     const body = await validateBody(SiweLoginDto, request.body);
     const message = await this.siwe.verify(body.message, body.signature);
     const candidate = await this.users.findWalletLoginCandidate(message.address.toLowerCase());
     if (!candidate) throw this.rules.unknownPrincipal('Signature is not valid.');
-    if (!(await this.nonces.consume(message.nonce))) throw new SiweError('INVALID_NONCE', 'the nonce was not issued by this service, has expired or has been used');
-    return { principal: candidate.principal, credential: { kind: 'WALLET', id: candidate.walletId } };
+    return {
+      login: { principal: candidate.principal, credential: { kind: 'WALLET', id: candidate.walletId } },
+      spend: async () => {
+        if (!(await this.nonces.consume(message.nonce))) throw new SiweError('INVALID_NONCE', 'the nonce was not issued by this service, has expired or has been used');
+      },
+    };
   }
 }

@@ -6,7 +6,6 @@ import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
 import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
 import { tokenPairBody, type TokenPairBody } from '../../sessions/presented-token.js';
-import { DpopService } from '../../sessions/dpop/dpop.service.js';
 import { SESSION_POLICY, SessionsService, type SessionPolicy } from '../../sessions/sessions.service.js';
 import { SiweLoginDto } from './dto/siwe-login.dto.js';
 import { SiweLoginStrategy } from './siwe-login.strategy.js';
@@ -26,7 +25,6 @@ export class SiweController {
   constructor(
     private readonly sessions: SessionsService,
     private readonly nonces: SiweNonces,
-    private readonly dpop: DpopService,
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
@@ -38,7 +36,7 @@ export class SiweController {
     return ok('Nonce issued.', await this.nonces.issue());
   }
 
-  @LoginRoute('login', SiweLoginStrategy)
+  @LoginRoute('login', SiweLoginStrategy, { dpop: true })
   @ApiOperation({
     summary: 'Log in with a Sign-In with Ethereum (EIP-4361) message',
     description:
@@ -56,6 +54,6 @@ export class SiweController {
   )
   @ApiDpopProof("the session's tokens are bound to its key")
   async login(@Req() request: LoginRequest): Promise<Envelope<TokenPairBody>> {
-    return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy, await this.dpop.proof(request))));
+    return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy, request.possession)));
   }
 }

@@ -5,8 +5,7 @@ import { RequestError } from '../../common/domain-error.js';
 import { validateBody } from '../../http/validation.js';
 import { AuthenticationError } from '../../sessions/authentication.errors.js';
 import { LoginRules } from '../../sessions/login/login-rules.js';
-import type { ProofVerifier } from '../../sessions/login/proof-verifier.js';
-import type { VerifiedLogin } from '../../sessions/login/verified-login.js';
+import type { ProofVerifier, ProvenLogin } from '../../sessions/login/proof-verifier.js';
 import { UsersService } from '../../users/users.service.js';
 import { WalletLoginDto } from './dto/wallet-login.dto.js';
 import { parseEthereumSignature } from './ethereum-signature.js';
@@ -40,7 +39,7 @@ export class WalletSignatureStrategy implements ProofVerifier {
     return typeof signer === 'string' ? signer.toLowerCase().slice(0, 42) : undefined;
   }
 
-  async verify(request: FastifyRequest): Promise<VerifiedLogin> {
+  async verify(request: FastifyRequest): Promise<ProvenLogin> {
     const body = await validateBody(WalletLoginDto, request.body);
     if (parseEthereumSignature(body.signature) === 'MALFORMED') throw new RequestError('ARGUMENT_NOT_VALID', 'signature must be 0x and 65 bytes (or 64, EIP-2098) in hex');
     const now = this.clock.now();
@@ -51,9 +50,13 @@ export class WalletSignatureStrategy implements ProofVerifier {
     if (!(await this.signatures.verify(signer, String(body.timestampInMs), body.signature))) throw new AuthenticationError('INVALID_PROOF', 'Signature is not valid.');
     const candidate = await this.users.findWalletLoginCandidate(signer);
     if (!candidate) throw this.rules.unknownPrincipal('Signature is not valid.');
-    // Keyed by (address, timestamp), not by signature bytes: every encoding of one signature is one use.
-    const fresh = await this.replays.claim(signer, body.timestampInMs, new Date(body.timestampInMs + WALLET_LOGIN_WINDOW_MS), new Date(now), WALLET_LOGIN_WINDOW_MS);
-    if (!fresh) throw new WalletLoginError('SIGNATURE_REPLAYED', 'this signed timestamp has already been used');
-    return { principal: candidate.principal, credential: { kind: 'WALLET', id: candidate.walletId } };
+    return {
+      login: { principal: candidate.principal, credential: { kind: 'WALLET', id: candidate.walletId } },
+      spend: async () => {
+        // Keyed by (address, timestamp), not by signature bytes: every encoding of one signature is one use.
+        const fresh = await this.replays.claim(signer, body.timestampInMs, new Date(body.timestampInMs + WALLET_LOGIN_WINDOW_MS), new Date(now), WALLET_LOGIN_WINDOW_MS);
+        if (!fresh) throw new WalletLoginError('SIGNATURE_REPLAYED', 'this signed timestamp has already been used');
+      },
+    };
   }
 }

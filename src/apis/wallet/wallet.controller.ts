@@ -25,7 +25,7 @@ export class WalletController {
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
-  @LoginRoute('login', WalletSignatureStrategy)
+  @LoginRoute('login', WalletSignatureStrategy, { dpop: true })
   @ApiOperation({
     summary: 'Log in with an EIP-191 signature of a timestamp',
     description:
@@ -42,7 +42,7 @@ export class WalletController {
   )
   @ApiDpopProof("the session's tokens are bound to its key")
   async login(@Req() request: LoginRequest): Promise<Envelope<TokenPairBody>> {
-    return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy, await this.dpop.proof(request))));
+    return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy, request.possession)));
   }
 
   @RateLimitedRoute(Post, 'refresh', 'refresh')
@@ -59,7 +59,7 @@ export class WalletController {
   @ApiDpopProof('a bound session refreshes only with a proof by its key')
   async refresh(@Body() body: WalletRefreshDto, @Req() request: FastifyRequest): Promise<Envelope<TokenPairBody>> {
     const presented = { kind: 'pair', refreshToken: body.refreshToken, accessToken: body.expiredAccessToken } as const;
-    const pair = await this.sessions.rotate(presented, this.policy, await this.dpop.proof(request));
+    const pair = await this.sessions.rotate(presented, this.policy, await this.dpop.check(request));
     return ok(REFRESHED, tokenPairBody(pair));
   }
 }

@@ -9,9 +9,10 @@ import { claimedEmailKey, isWellFormedEmail } from '../../users/email.js';
 import { UsersService } from '../../users/users.service.js';
 import { AuthenticationError } from '../authentication.errors.js';
 import { OneTimeIdsRepository } from '../one-time-ids.repository.js';
-import { LoginAttempts } from './login-attempts.service.js';
+import type { ProofOfPossession } from '../sessions.service.js';
+import { LoginAttempts, type LoginConditions } from './login-attempts.service.js';
 import { PasswordLogins } from './password-logins.js';
-import type { ProofVerifier } from './proof-verifier.js';
+import type { ProofVerifier, ProvenLogin } from './proof-verifier.js';
 import type { VerifiedLogin } from './verified-login.js';
 
 /** RFC 7523 section 2.2: the only assertion type sigauth takes. */
@@ -23,6 +24,8 @@ export type ClientAuthMethod = 'client_secret_basic' | 'private_key_jwt';
 export interface AuthenticatedClient extends VerifiedLogin {
   clientId: string;
   method: ClientAuthMethod;
+  /** The DPoP key the request proved, when the endpoint asked for one (LoginConditions.dpop). */
+  possession: ProofOfPossession;
 }
 
 /** A client assertion may live at most this long: long enough for a clock's skew, short enough that a leaked one is soon worthless. */
@@ -81,9 +84,10 @@ export class ClientAuthentication {
 
   /**
    * The client the request authenticates. `audiences` are the values an assertion's `aud` may
-   * name: the issuer and the endpoint's URL.
+   * name: the issuer and the endpoint's URL. `conditions` are the endpoint's own (a DPoP proof, a
+   * role), decided by LoginAttempts before the assertion's jti is spent.
    */
-  async authenticate(request: FastifyRequest, audiences: string[]): Promise<AuthenticatedClient> {
+  async authenticate(request: FastifyRequest, audiences: string[], conditions: LoginConditions = {}): Promise<AuthenticatedClient> {
     const method = this.presented(request);
     if (method === undefined) throw new AuthenticationError('INVALID_PROOF', 'client authentication is required (client_secret_basic or private_key_jwt)');
     const body = request.body as FormBody;
@@ -92,9 +96,12 @@ export class ClientAuthentication {
       const email = credentials && formDecoded(credentials.email);
       const password = credentials && formDecoded(credentials.password);
       const verifier = this.verifier('password', email);
-      const login = await this.attempts.attempt(verifier, request, () => this.passwords.verify(email, password));
-      this.assertSameClient(formField(body, 'client_id'), email!);
-      return { ...login, clientId: email!, method };
+      const admit = (login: VerifiedLogin) => {
+        this.assertSameClient(formField(body, 'client_id'), email!);
+        conditions.admit?.(login);
+      };
+      const { login, possession } = await this.attempts.attempt(verifier, request, async () => ({ login: await this.passwords.verify(email, password) }), { ...conditions, admit });
+      return { ...login, clientId: email!, method, possession };
     }
     const assertion = formField(body, 'client_assertion');
     if (formField(body, 'client_assertion_type') !== JWT_BEARER_ASSERTION) {
@@ -102,8 +109,8 @@ export class ClientAuthentication {
     }
     const issuer = this.unverifiedIssuer(assertion);
     this.assertSameClient(formField(body, 'client_id'), issuer);
-    const login = await this.attempts.attempt(this.verifier('signature', issuer), request, () => this.verifyAssertion(assertion!, issuer, audiences));
-    return { ...login, clientId: issuer, method };
+    const { login, possession } = await this.attempts.attempt(this.verifier('signature', issuer), request, () => this.verifyAssertion(assertion!, issuer, audiences), conditions);
+    return { ...login, clientId: issuer, method, possession };
   }
 
   private verifier(proof: 'password' | 'signature', identity: string | undefined): Pick<ProofVerifier, 'endpoint' | 'proof' | 'claimedIdentity'> {
@@ -127,7 +134,7 @@ export class ClientAuthentication {
     return issuer;
   }
 
-  private async verifyAssertion(assertion: string, issuer: string, audiences: string[]): Promise<VerifiedLogin> {
+  private async verifyAssertion(assertion: string, issuer: string, audiences: string[]): Promise<ProvenLogin> {
     const candidate = await this.users.findLoginCandidate(issuer);
     if (!candidate) throw new AuthenticationError('INVALID_PROOF', REFUSED);
     const now = this.clock.now();
@@ -151,12 +158,16 @@ export class ClientAuthentication {
       const { exp, jti } = payload as { exp: number; jti: unknown };
       if (exp > now / 1000 + MAX_ASSERTION_LIFETIME_SECONDS) throw new AuthenticationError('INVALID_PROOF', `client_assertion must expire within ${MAX_ASSERTION_LIFETIME_SECONDS} s`);
       if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new AuthenticationError('INVALID_PROOF', 'client_assertion needs a jti');
-      if (!(await this.oneTimeIds.claim('client-assertion', `${candidate.id}:${jti}`, new Date(exp * 1000), new Date(now)))) {
-        throw new AuthenticationError('INVALID_PROOF', 'client_assertion was already used');
-      }
       return {
-        principal: { userId: candidate.id, email: candidate.email, account: candidate.account, role: candidate.role },
-        credential: { kind: 'ED25519_KEY', id: key.id },
+        login: {
+          principal: { userId: candidate.id, email: candidate.email, account: candidate.account, role: candidate.role },
+          credential: { kind: 'ED25519_KEY', id: key.id },
+        },
+        spend: async () => {
+          if (!(await this.oneTimeIds.claim('client-assertion', `${candidate.id}:${jti}`, new Date(exp * 1000), new Date(now)))) {
+            throw new AuthenticationError('INVALID_PROOF', 'client_assertion was already used');
+          }
+        },
       };
     }
     throw new AuthenticationError('INVALID_PROOF', REFUSED);

@@ -2,20 +2,22 @@ import { applyDecorators, HttpCode, Inject, Injectable, mixin, Post, UseGuards, 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator } from 'passport';
 import { Strategy as CustomStrategy } from 'passport-custom';
-import { LoginAttempts } from './login-attempts.service.js';
-import type { ProofVerifier } from './proof-verifier.js';
+import type { ProofOfPossession } from '../sessions.service.js';
+import { LoginAttempts, type LoginConditions } from './login-attempts.service.js';
+import type { ProofVerifier, ProvenLogin } from './proof-verifier.js';
 import type { VerifiedLogin } from './verified-login.js';
 
-export type LoginRequest = FastifyRequest & { user: VerifiedLogin };
+export type LoginRequest = FastifyRequest & { user: VerifiedLogin; possession: ProofOfPossession };
 
 /**
  * Guards a login route with an API's proof verifier, run as a passport-custom strategy inside
- * LoginAttempts (budgets, audit of failures). The proven login lands on `request.user`.
+ * LoginAttempts (budgets, the order of checks, audit of failures). The proven login lands on
+ * `request.user`, the DPoP key it proved (with `conditions.dpop`) on `request.possession`.
  * Each guard has a passport Authenticator of its own: @nestjs/passport registers strategies on
  * passport's process-wide singleton, where a second application in the same process (a test
  * starting another instance) would silently take over the first one's strategies.
  */
-export function LoginGuard(verifier: Type<ProofVerifier>): Type<CanActivate> {
+export function LoginGuard(verifier: Type<ProofVerifier>, conditions: LoginConditions = {}): Type<CanActivate> {
   @Injectable()
   class ProofGuard implements CanActivate {
     private readonly passport = new Authenticator();
@@ -35,13 +37,15 @@ export function LoginGuard(verifier: Type<ProofVerifier>): Type<CanActivate> {
     async canActivate(context: ExecutionContext): Promise<boolean> {
       const request = context.switchToHttp().getRequest<LoginRequest>();
       const reply = context.switchToHttp().getResponse<FastifyReply>();
-      request.user = await this.attempts.attempt(this.proof, request, () => this.authenticate(request, reply));
+      const { login, possession } = await this.attempts.attempt(this.proof, request, () => this.authenticate(request, reply), conditions);
+      request.user = login;
+      request.possession = possession;
       return true;
     }
 
-    private authenticate(request: FastifyRequest, reply: FastifyReply): Promise<VerifiedLogin> {
+    private authenticate(request: FastifyRequest, reply: FastifyReply): Promise<ProvenLogin> {
       return new Promise((resolve, reject) => {
-        const middleware = this.passport.authenticate('proof', { session: false }, (error: unknown, login: VerifiedLogin | false) => {
+        const middleware = this.passport.authenticate('proof', { session: false }, (error: unknown, login: ProvenLogin | false) => {
           if (error) reject(error);
           else if (login) resolve(login);
           else reject(new Error('the proof verifier yielded neither a login nor an error'));
@@ -54,6 +58,6 @@ export function LoginGuard(verifier: Type<ProofVerifier>): Type<CanActivate> {
 }
 
 /** A login route: a POST that answers 200 (not Nest's 201), behind the API's proof verifier. */
-export function LoginRoute(path: string, verifier: Type<ProofVerifier>): MethodDecorator {
-  return applyDecorators(Post(path), HttpCode(200), UseGuards(LoginGuard(verifier)));
+export function LoginRoute(path: string, verifier: Type<ProofVerifier>, conditions: LoginConditions = {}): MethodDecorator {
+  return applyDecorators(Post(path), HttpCode(200), UseGuards(LoginGuard(verifier, conditions)));
 }

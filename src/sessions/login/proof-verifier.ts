@@ -3,6 +3,17 @@ import type { ProofKind, RateLimitedEndpoint } from '../../rate-limit/rate-limit
 import type { VerifiedLogin } from './verified-login.js';
 
 /**
+ * A proof that verified, with the single-use record it still holds (a challenge or SIWE nonce, a
+ * signed timestamp, a client assertion's jti). LoginAttempts spends it last, once every check
+ * that spends nothing has passed, so that a login refused for another reason leaves it usable.
+ */
+export interface ProvenLogin {
+  login: VerifiedLogin;
+  /** Records the single-use part; throws the API's error when it was used before. */
+  spend?(): Promise<void>;
+}
+
+/**
  * An API's proof of who is logging in, run by LoginGuard as a passport-custom strategy: the
  * adapter owns the wire format and the check, the core owns budgets and the audit of failures.
  */
@@ -13,6 +24,6 @@ export interface ProofVerifier {
   readonly proof: ProofKind;
   /** The identity the request claims before it is proven: the unit of the per-identity budget. */
   claimedIdentity(request: FastifyRequest): string | undefined;
-  /** The principal and credential the request proves; throws a domain error when it proves nothing. */
-  verify(request: FastifyRequest): Promise<VerifiedLogin>;
+  /** The principal and credential the request proves, nothing spent yet; throws a domain error when it proves nothing. */
+  verify(request: FastifyRequest): Promise<ProvenLogin>;
 }

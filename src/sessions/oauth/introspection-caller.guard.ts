@@ -4,6 +4,7 @@ import { RequestError } from '../../common/domain-error.js';
 import { AccessTokenGuard } from '../access-token.guard.js';
 import { AuthenticationError } from '../authentication.errors.js';
 import { ClientAuthentication } from '../login/client-authentication.js';
+import type { VerifiedLogin } from '../login/verified-login.js';
 import { OAuthMetadata } from './oauth-metadata.js';
 
 /** The roles that may introspect. */
@@ -26,14 +27,15 @@ export class IntrospectionCallerGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (!this.clients.presented(request)) return this.accessTokens.canActivate(context);
-    let role: string;
+    const admit = (login: VerifiedLogin) => {
+      if (!(INTROSPECTING_ROLES as readonly string[]).includes(login.principal.role)) throw new RequestError('FORBIDDEN', `this route needs one of the roles ${INTROSPECTING_ROLES.join(', ')}`);
+    };
     try {
-      role = (await this.clients.authenticate(request, this.metadata.assertionAudiences('introspection'))).principal.role;
+      await this.clients.authenticate(request, this.metadata.assertionAudiences('introspection'), { admit });
     } catch (error) {
       if (error instanceof AuthenticationError) throw new RequestError('UNAUTHENTICATED', `client authentication failed: ${error.message}`);
       throw error;
     }
-    if (!(INTROSPECTING_ROLES as readonly string[]).includes(role)) throw new RequestError('FORBIDDEN', `this route needs one of the roles ${INTROSPECTING_ROLES.join(', ')}`);
     return true;
   }
 }
