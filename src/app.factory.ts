@@ -10,6 +10,7 @@ import { RequestError } from './common/domain-error.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
 import { ENVELOPE_ERROR_SCHEMA, packageVersion, SECURITY, serveSwaggerUi } from './http/openapi.js';
 import { loadSwagger } from './http/openapi-decorators.js';
+import { limitBodies, parseFormBody, parseJsonBody } from './http/request-body.js';
 import { requestContext } from './http/request-context.js';
 import type { RenderedError } from './http/status-table.js';
 import { StatusTables } from './http/status-tables.js';
@@ -115,6 +116,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   built.tables = app.get(StatusTables);
   const fastify = app.getHttpAdapter().getInstance();
+  // Bodies are measured and parsed here, before any guard, pipe or rate limit: cheaply, and alike on every route.
+  limitBodies(fastify, config.LOGIN_BODY_LIMIT_BYTES);
+  app.useBodyParser('application/json', {}, (_request, body, done) => done(null, parseJsonBody(body)));
+  app.useBodyParser('application/x-www-form-urlencoded', {}, (_request, body, done) => done(null, parseFormBody(body)));
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     requestContext.run({ requestId: request.id, ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 512) ?? null }, done);

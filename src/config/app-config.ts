@@ -187,6 +187,10 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1024) @Max(104857600)
   BODY_LIMIT_BYTES = 1048576;
 
+  /** The body limit of the login, nonce, token and refresh routes, which anyone may call: their bodies are a few hundred bytes. */
+  @Transform(toInt) @IsInt() @Min(1024) @Max(104857600)
+  LOGIN_BODY_LIMIT_BYTES = 16384;
+
   /** Shares rate-limit budgets between instances; unset keeps them in each process's memory. */
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;

@@ -102,7 +102,7 @@ export function ApiEnvelopeError(status: number, name: string, message: string, 
  */
 export function ApiEnvelopeCommonErrors({ body = false, rateLimited = false }: { body?: boolean; rateLimited?: boolean } = {}): AnyDecorator {
   return stacked(
-    ...(body ? [ApiEnvelopeError(413, 'PayloadTooLarge', 'request body is larger than the limit', 'the body is over BODY_LIMIT_BYTES')] : []),
+    ...(body ? [ApiEnvelopeError(413, 'PayloadTooLarge', 'request body is larger than the limit', 'the body is over its limit: LOGIN_BODY_LIMIT_BYTES on login, nonce, token and refresh routes, BODY_LIMIT_BYTES elsewhere')] : []),
     ...(rateLimited ? [ApiEnvelopeError(429, 'TooManyRequests', 'Too many requests; retry after 42 s.', 'a rate limit tripped, per address or per identity; `Retry-After` says when to come back')] : []),
     ApiEnvelopeError(500, 'InternalError', 'Internal error (request id 3f1c2a9e-5d4b-4c1e-9a7f-2b8d6e0c4a11)', 'anything unexpected, the database unreachable included; only the request id is told'),
   );

@@ -9,6 +9,15 @@ function describe(errors: ValidationError[], prefix = ''): string[] {
   });
 }
 
+/** How many problems an error names: enough to fix a request, never an echo of a hostile one. */
+const NAMED_PROBLEMS = 3;
+
+function summarize(problems: string[]): string {
+  if (problems.length === 0) return 'invalid request';
+  const named = problems.slice(0, NAMED_PROBLEMS).join('; ');
+  return problems.length > NAMED_PROBLEMS ? `${named}; and ${problems.length - NAMED_PROBLEMS} more` : named;
+}
+
 export const VALIDATION_OPTIONS: ValidationPipeOptions = {
   whitelist: true,
   forbidNonWhitelisted: true,
@@ -18,7 +27,7 @@ export const VALIDATION_OPTIONS: ValidationPipeOptions = {
   forbidUnknownValues: true,
   stopAtFirstError: true,
   validationError: { target: false, value: false },
-  exceptionFactory: (errors) => new RequestError('ARGUMENT_NOT_VALID', describe(errors).join('; ') || 'invalid request'),
+  exceptionFactory: (errors) => new RequestError('ARGUMENT_NOT_VALID', summarize(describe(errors))),
 };
 
 /**

@@ -1,6 +1,7 @@
 import { applyDecorators, HttpCode, Injectable, mixin, Post, UseGuards, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { RateLimiterService, type RateLimitedEndpoint } from './rate-limiter.service.js';
+import { SmallBody } from '../http/request-body.js';
 
 /** Per-address budget for a credential endpoint that has no login strategy (refresh, challenge). */
 export function RateLimit(endpoint: RateLimitedEndpoint, identity?: (request: FastifyRequest) => string | undefined): Type<CanActivate> {
@@ -22,5 +23,5 @@ export function RateLimit(endpoint: RateLimitedEndpoint, identity?: (request: Fa
  * (not Nest's 201 for a POST), within the address's budget for `endpoint`.
  */
 export function RateLimitedRoute(method: typeof Post, path: string, endpoint: RateLimitedEndpoint, identity?: (request: FastifyRequest) => string | undefined): MethodDecorator {
-  return applyDecorators(method(path), HttpCode(200), UseGuards(RateLimit(endpoint, identity)));
+  return applyDecorators(method(path), HttpCode(200), SmallBody(), UseGuards(RateLimit(endpoint, identity)));
 }

@@ -7,6 +7,7 @@ import { IntrospectDto } from './dto/introspect.dto.js';
 import { INTROSPECTING_ROLES, IntrospectionCallerGuard } from './oauth/introspection-caller.guard.js';
 import { Roles } from './roles.decorator.js';
 import { SessionsService } from './sessions.service.js';
+import { SmallBody } from '../http/request-body.js';
 
 export type IntrospectionResponse =
   | { active: false }
@@ -35,6 +36,7 @@ export class IntrospectionController {
 
   @Post('introspect')
   @HttpCode(200)
+  @SmallBody()
   @UseGuards(IntrospectionCallerGuard)
   @Roles(...INTROSPECTING_ROLES)
   @ApiOperation({

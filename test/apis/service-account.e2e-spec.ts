@@ -182,7 +182,7 @@ describe('service-account API (Redis Enterprise style)', () => {
 describe('service-account API: 413, 429 and 500', () => {
   it('413 payload_too_large: a body over the limit, in the Redis shape', async () => {
     const storage = await createTestStorage('service_account_413');
-    const service = await startTestApp({ ...storage.env, BODY_LIMIT_BYTES: '2048' });
+    const service = await startTestApp({ ...storage.env, LOGIN_BODY_LIMIT_BYTES: '2048' });
     try {
       const res = await service.http().post('/v1/users/authorize').set('Authorization', basic('a@b', 'c')).send({ ttl: 60, padding: 'x'.repeat(4096) });
       expect(res.status).toBe(413);

@@ -174,7 +174,7 @@ describe('Sign-In with Ethereum', () => {
 describe('Sign-In with Ethereum: 413, 429 and 500', () => {
   it('413 PayloadTooLarge and 429 TooManyRequests with Retry-After, in the envelope', async () => {
     const storage = await createTestStorage('siwe_limits');
-    const service = await startTestApp({ ...storage.env, ...SIWE_ENV, BODY_LIMIT_BYTES: '2048', RATE_LIMIT_PER_IP: '1' });
+    const service = await startTestApp({ ...storage.env, ...SIWE_ENV, LOGIN_BODY_LIMIT_BYTES: '2048', RATE_LIMIT_PER_IP: '1' });
     try {
       const big = await service.http().post('/api/auth/siwe/login').send({ message: 'x'.repeat(4096), signature: '0x00' });
       expect(big.status).toBe(413);

@@ -250,7 +250,7 @@ describe('Ethereum wallet API: 413, 429 and 500', () => {
 
   it('413 PayloadTooLarge: a body over the limit, in the envelope', async () => {
     const storage = await createTestStorage('wallet_413');
-    const service = await startTestApp({ ...storage.env, BODY_LIMIT_BYTES: '2048' });
+    const service = await startTestApp({ ...storage.env, LOGIN_BODY_LIMIT_BYTES: '2048' });
     try {
       const wallet = Wallet.createRandom() as unknown as Wallet;
       const res = await service.http().post('/api/auth/login').send({ ...(await body(wallet)), padding: 'x'.repeat(4096) });

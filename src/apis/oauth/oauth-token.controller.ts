@@ -11,6 +11,7 @@ import { OAUTH_STATUS_TABLE } from '../../sessions/oauth/oauth-status-table.js';
 import { OAuthError } from '../../sessions/oauth/oauth.errors.js';
 import { ApiOAuthCommonErrors, ApiOAuthError, formSchema } from '../../sessions/oauth/oauth.openapi.js';
 import { SessionsService, type SessionPolicy, type TokenPair } from '../../sessions/sessions.service.js';
+import { SmallBody } from '../../http/request-body.js';
 
 /** RFC 6749 section 5.1. */
 export interface TokenResponse {
@@ -47,6 +48,7 @@ export class OAuthTokenController {
 
   @Post('token')
   @HttpCode(200)
+  @SmallBody()
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
   @ApiOperation({

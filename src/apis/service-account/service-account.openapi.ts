@@ -17,7 +17,7 @@ export function ApiRedisError(status: number, errorCode: string, message: string
 export function ApiRedisCommonErrors(): AnyDecorator {
   return stacked(
     ApiRedisError(400, 'invalid_schema', 'ttl must not be greater than 86400', 'the body is not a JSON object, or ttl is not an integer from 1 to 86400'),
-    ApiRedisError(413, 'payload_too_large', 'request body is larger than the limit', 'the body is over BODY_LIMIT_BYTES'),
+    ApiRedisError(413, 'payload_too_large', 'request body is larger than the limit', 'the body is over its limit: LOGIN_BODY_LIMIT_BYTES on login, nonce, token and refresh routes, BODY_LIMIT_BYTES elsewhere'),
     ApiRedisError(429, 'too_many_requests', 'Too many requests; retry after 42 s.', 'a rate limit tripped; `Retry-After` says when to come back'),
     ApiRedisError(500, 'internal_error', 'Internal error (request id 3f1c2a9e-5d4b-4c1e-9a7f-2b8d6e0c4a11)', 'anything unexpected; only the request id is told'),
   );

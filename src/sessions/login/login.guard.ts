@@ -6,6 +6,7 @@ import type { ProofOfPossession } from '../sessions.service.js';
 import { LoginAttempts, type LoginConditions } from './login-attempts.service.js';
 import type { ProofVerifier, ProvenLogin } from './proof-verifier.js';
 import type { VerifiedLogin } from './verified-login.js';
+import { SmallBody } from '../../http/request-body.js';
 
 export type LoginRequest = FastifyRequest & { user: VerifiedLogin; possession: ProofOfPossession };
 
@@ -59,5 +60,5 @@ export function LoginGuard(verifier: Type<ProofVerifier>, conditions: LoginCondi
 
 /** A login route: a POST that answers 200 (not Nest's 201), behind the API's proof verifier. */
 export function LoginRoute(path: string, verifier: Type<ProofVerifier>, conditions: LoginConditions = {}): MethodDecorator {
-  return applyDecorators(Post(path), HttpCode(200), UseGuards(LoginGuard(verifier, conditions)));
+  return applyDecorators(Post(path), HttpCode(200), SmallBody(), UseGuards(LoginGuard(verifier, conditions)));
 }

@@ -11,6 +11,7 @@ import { OAuthMetadata } from './oauth-metadata.js';
 import { OAUTH_STATUS_TABLE } from './oauth-status-table.js';
 import { OAuthError } from './oauth.errors.js';
 import { ApiOAuthCommonErrors, ApiOAuthError, formSchema } from './oauth.openapi.js';
+import { SmallBody } from '../../http/request-body.js';
 
 /**
  * The APIs whose clients are the users' own devices (public clients, RFC 6749 section 2.1): their
@@ -32,6 +33,7 @@ export class RevocationController {
 
   @Post('revoke')
   @HttpCode(200)
+  @SmallBody()
   @ApiOperation({
     summary: 'Revoke a token (RFC 7009)',
     description:
