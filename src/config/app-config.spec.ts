@@ -147,6 +147,10 @@ describe('loadConfig', () => {
       expect(loadConfig({ SIWE_DOMAINS: 'localhost:3000', SIWE_URIS: 'http://localhost:3000/' }).SIWE_URIS).toEqual(['http://localhost:3000']);
     });
 
+    it.each(['https://mainnet.example-rpc.io/v3/key', 'http://127.0.0.1:8545', 'http://127.3.2.1:8545', 'http://localhost:8545', 'http://[::1]:8545'])('accepts the node at %s', (url) => {
+      expect(loadConfig({ ETH_RPC_URL: url }).ETH_RPC_URL).toBe(url);
+    });
+
     it('accepts an event with other argument names when they are named', () => {
       expect(loadConfig({ ...FACTORY, ETH_FACTORY_EVENT: 'event Deployed(address indexed creator, address indexed account, uint256 salt)', ETH_FACTORY_OWNER_ARG: 'creator', ETH_FACTORY_CONTRACT_ARG: 'account' })).toMatchObject({ ETH_FACTORY_OWNER_ARG: 'creator' });
     });
@@ -159,6 +163,9 @@ describe('loadConfig', () => {
       [{ ...FACTORY, ETH_FACTORY_ADDRESS: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD' }, /ETH_FACTORY_ADDRESS=.*checksum/],
       [{ ETH_FACTORY_ADDRESS: '0x123' }, /ETH_FACTORY_ADDRESS="0x123"/],
       [{ ETH_RPC_URL: 'ws://127.0.0.1:8546' }, /ETH_RPC_URL \(a secret, not shown\): ETH_RPC_URL must be an http:\/\/ or https:\/\/ URL/],
+      [{ ETH_RPC_URL: 'http://node.example.com:8545/v3/key' }, /ETH_RPC_URL \(a secret, not shown\): must be an https:\/\/ URL, or http:\/\/ only to a loopback address/],
+      [{ ETH_RPC_URL: 'http://10.0.0.7:8545' }, /ETH_RPC_URL \(a secret, not shown\): must be an https:\/\/ URL/],
+      [{ ETH_RPC_URL: 'http://127.0.0.1.nip.io:8545' }, /ETH_RPC_URL \(a secret, not shown\): must be an https:\/\/ URL/],
       [{ ETH_CONFIRMATIONS: '-1' }, /ETH_CONFIRMATIONS=-1:/],
       [{ ETH_CHAIN_ID: '0' }, /ETH_CHAIN_ID=0:/],
       [{ ETH_POLL_INTERVAL_MS: 'soon' }, /ETH_POLL_INTERVAL_MS="soon"/],

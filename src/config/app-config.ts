@@ -338,12 +338,30 @@ function publicUrlProblems(config: AppConfig): string[] {
   return valid ? [] : [`${shown('PUBLIC_URL', config.PUBLIC_URL)}: must be an http(s) URL without query, fragment or credentials`];
 }
 
+/** https, or http to this machine's own loopback interface, where no one else is on the path. */
+function isTrustedNodeTransport(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname;
+  return host === 'localhost' || host === '[::1]' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
 /** What one variable cannot tell alone: the Factory's event and its arguments, lists of domains and origins. */
 function ethereumProblems(config: AppConfig): string[] {
   const problems: string[] = [];
   if (config.ETH_FACTORY_ADDRESS !== undefined) {
     if (parseEthereumAddress(config.ETH_FACTORY_ADDRESS) === undefined) problems.push(`${shown('ETH_FACTORY_ADDRESS', config.ETH_FACTORY_ADDRESS)}: the EIP-55 checksum does not match`);
     if (config.ETH_RPC_URL === undefined) problems.push('ETH_FACTORY_ADDRESS: following the Factory needs ETH_RPC_URL');
+  }
+  if (config.ETH_RPC_URL !== undefined && !isTrustedNodeTransport(config.ETH_RPC_URL)) {
+    // The node's answers register users and vouch for contract wallets: whoever can rewrite them on the way owns those accounts.
+    problems.push(`${shown('ETH_RPC_URL', config.ETH_RPC_URL)}: must be an https:// URL, or http:// only to a loopback address (localhost, 127.0.0.0/8, [::1])`);
   }
   const event = parseFactoryEvent(config.ETH_FACTORY_EVENT, config.ETH_FACTORY_OWNER_ARG, config.ETH_FACTORY_CONTRACT_ARG);
   if (typeof event === 'string') problems.push(event);
