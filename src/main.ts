@@ -3,11 +3,22 @@ import { ConfigValidationError, loadConfig, type AppConfig } from './config/app-
 
 async function serve(config: AppConfig): Promise<void> {
   if (!config.DATABASE_URL) {
-    // Refused before the application loads or writes anything: one line naming the holder, DATA_DIR untouched.
-    const { DataDirBusyError, liveOwnerOf } = await import('./prisma/data-dir-lock.js');
+    // Refused before the application loads or writes anything: one line naming the holder, or
+    // saying how to make DATA_DIR private, and DATA_DIR untouched.
+    const [{ DataDirBusyError, liveOwnerOf }, { DataDirPermissionError, checkDataDir }] = await Promise.all([
+      import('./prisma/data-dir-lock.js'),
+      import('./prisma/data-dir-permissions.js'),
+    ]);
     const owner = await liveOwnerOf(config.DATA_DIR);
     if (owner?.role === 'server') {
       console.error(new DataDirBusyError(config.DATA_DIR, owner).message);
+      process.exit(1);
+    }
+    try {
+      checkDataDir(config.DATA_DIR);
+    } catch (error) {
+      if (!(error instanceof DataDirPermissionError)) throw error;
+      console.error(error.message);
       process.exit(1);
     }
   }

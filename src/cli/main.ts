@@ -158,6 +158,11 @@ export async function runCli(argv: string[]): Promise<number> {
     const [{ NestFactory }, { CliModule }, { loadConfig }] = await Promise.all([import('@nestjs/core'), import('./cli.module.js'), import('../config/app-config.js')]);
     // db migrate applies migrations itself; every other command migrates as the server would.
     const config = loadConfig();
+    if (!config.DATABASE_URL) {
+      // Checked before Nest starts: its exception handler would put the class name before the one line that says how to fix it.
+      const { checkDataDir } = await import('../prisma/data-dir-permissions.js');
+      checkDataDir(config.DATA_DIR);
+    }
     if (name === 'db migrate') config.MIGRATE_ON_START = false;
     app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: stderrLogger });
     return app;

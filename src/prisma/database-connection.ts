@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -12,6 +12,7 @@ import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { AppConfig } from '../config/app-config.js';
 import { listenOnPostgres } from './postgres-listener.js';
 import { DataDirBusyError, DataDirLock, liveOwnerOf } from './data-dir-lock.js';
+import { ensurePrivateDataDir, makeDataDirContentsPrivate } from './data-dir-permissions.js';
 import { PgliteSocketServer } from './pglite-socket-server.js';
 
 /** One connection used for a sequence of statements (migrations run under an advisory lock on it). */
@@ -238,15 +239,20 @@ function socketPathFor(dataDir: string): { path: string; folder?: string } {
 
 async function openPglite(config: AppConfig, role: DatabaseRole): Promise<DatabaseConnection> {
   const dataDir = config.DATA_DIR;
-  mkdirSync(dataDir, { recursive: true });
+  const logger = new Logger('EmbeddedDatabase');
+  ensurePrivateDataDir(dataDir, (message) => logger.warn(message));
   const lock = await DataDirLock.acquire(dataDir, role, EMBEDDED_WAIT_MS);
   // Loaded here, not at the top: a server on DATABASE_URL (every cluster worker) never needs them.
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
   let db: PGlite;
   try {
     await initializeDataDir(dataDir);
+    // PGlite's initdb writes its files 0666 (and sigauth 0.2 left them so); PostgreSQL rewrites its
+    // relation cache's init file 0644 at every start.
+    makeDataDirContentsPrivate(dataDir);
     db = new PGlite(dataDir, { startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ['-c', setting])] });
     await db.waitReady;
+    makeDataDirContentsPrivate(dataDir);
   } catch (error) {
     lock.release();
     throw error;
@@ -290,7 +296,6 @@ async function openPglite(config: AppConfig, role: DatabaseRole): Promise<Databa
         }),
       ),
     async serveLocalClients() {
-      const logger = new Logger('EmbeddedDatabase');
       const { path, folder } = socketPathFor(dataDir);
       socketFolder = folder;
       socketServer = new PgliteSocketServer(db, {
