@@ -125,7 +125,7 @@ describe('seeding', () => {
   });
 
   describe('npx prisma db seed (node dist/prisma/seed.js)', () => {
-    it('seeds SEED_FILE=prisma/seed.example.json: the three example users with their roles and credentials', async () => {
+    it('seeds SEED_FILE=prisma/seed.example.json: the three example users with their roles and credentials, and neither an admin nor a password', async () => {
       const db = await storage('seed_prisma');
       const result = await runNode(PRISMA_SEED_ENTRY, [], childEnv(db.env, { SEED_FILE: 'prisma/seed.example.json' }));
       expect(jsonOf(result)).toEqual({ file: 'prisma/seed.example.json', created: 3, updated: 0, sessionsEnded: 0, ms: expect.any(Number) });
@@ -155,7 +155,21 @@ describe('seeding', () => {
           }))
           .sort((a, b) => a.email.localeCompare(b.email)),
       );
-      expect(rows.map((r) => (r as { role: string }).role).sort()).toEqual(['ROLE_ADMIN', 'ROLE_PEER', 'ROLE_SERVICE']);
+      expect((rows as { role: string; has_password: boolean }[]).map((r) => [r.role, r.has_password]).sort()).toEqual([
+        ['ROLE_PEER', false],
+        ['ROLE_PEER', false],
+        ['ROLE_SERVICE', false],
+      ]);
+    });
+  });
+
+  describe('db seed with no --file (the example file)', () => {
+    it('creates no admin and no password: nothing it adds can be logged in with by someone who read the file', async () => {
+      const db = await storage('seed_bare');
+      expect(jsonOf(await runCli(['db', 'seed'], childEnv(db.env)))).toEqual({ created: 3, updated: 0, sessionsEnded: 0, ms: expect.any(Number) });
+      await expect(
+        withSql(db, (q) => q(`SELECT count(*)::int AS users, count(*) FILTER (WHERE role = 'ROLE_ADMIN')::int AS admins, count(password_hash)::int AS passwords FROM users`)),
+      ).resolves.toEqual([{ users: 3, admins: 0, passwords: 0 }]);
     });
   });
 
