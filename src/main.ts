@@ -30,6 +30,8 @@ async function serve(config: AppConfig): Promise<void> {
   await app.listen({ port: config.PORT, host: config.HOST });
   const logger = new Logger('sigauth');
   logger.log(`listening on ${config.HOST}:${config.PORT} (pid ${process.pid})`);
+  const unsetPublicUrl = publicUrlWarning(config);
+  if (unsetPublicUrl) logger.warn(unsetPublicUrl);
   // Nest's own shutdown hooks release modules (the database pool) before the server stops, under
   // requests still in flight. So: stop accepting and finish in-flight requests first, then close
   // the modules (the audit log flushes, the pool ends), then exit.
@@ -60,6 +62,26 @@ async function serve(config: AppConfig): Promise<void> {
   // must not fall through to the default action, which would exit with requests in flight.
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/**
+ * Without PUBLIC_URL, sigauth's address is http://localhost:<PORT>, and with it the issuer of its
+ * tokens, its discovery metadata and the URL DPoP proofs must name: after a restart on another
+ * port, or from an instance on another port behind the same proxy, every earlier token is refused.
+ * Fine on a developer's machine, a trap anywhere else. (PUBLIC_URL set to exactly that default
+ * warns too: the parsed configuration cannot tell the two apart, and the trap is the same.)
+ */
+function publicUrlWarning(config: AppConfig): string | undefined {
+  // eslint-disable-next-line no-restricted-properties -- NODE_ENV is Node's convention for "a developer's machine", not a sigauth setting
+  const nodeEnv = process.env.NODE_ENV;
+  if (nodeEnv === 'development' || nodeEnv === 'test') return undefined;
+  if (config.PUBLIC_URL !== `http://localhost:${config.PORT}`) return undefined;
+  const follows = config.JWT_ISSUER === config.PUBLIC_URL ? 'the issuer of its tokens, its discovery metadata and its DPoP checks' : 'its discovery metadata and its DPoP checks';
+  return (
+    `PUBLIC_URL is not set: sigauth takes ${config.PUBLIC_URL} (the port it listens on) for ${follows}, so tokens issued now ` +
+    `are refused after a restart on another port and by an instance on another port. Set PUBLIC_URL to the address clients ` +
+    `reach sigauth at (NODE_ENV=development silences this warning).`
+  );
 }
 
 /**
