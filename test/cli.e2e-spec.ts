@@ -285,6 +285,14 @@ describe('CLI (node dist/src/cli/main.js)', () => {
       }
     });
 
+    it('--help, -h and help print the commands to stdout and exit 0', () => {
+      for (const flag of ['--help', '-h', 'help']) {
+        const result = cli([flag]);
+        expect(result).toEqual({ status: 0, stdout: expect.stringMatching(/^usage: sigauth <command>/), stderr: '' });
+        expect(result.stdout).toContain('users add --email E --account A');
+      }
+    });
+
     // Known bug (see the report): Prisma's error messages begin with a newline and the CLI prints
     // only the first line, so a non-UUID --after ends in a bare "error: ". Switch to it() once fixed.
     it('users list: an --after that is not a user id gives a message', () => {

@@ -147,6 +147,10 @@ function userRef(v: { email?: string; id?: string }): UserRef {
 }
 
 export async function runCli(argv: string[]): Promise<number> {
+  if (argv.length === 1 && ['--help', '-h', 'help'].includes(argv[0]!)) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const name = [argv.slice(0, 2).join(' '), argv[0] ?? ''].find((n) => n in commands);
   if (!name) {
     process.stderr.write(`${argv.length ? `unknown command: ${argv.join(' ')}\n` : ''}${USAGE}\n`);
