@@ -14,6 +14,7 @@ describe('PgliteSocketServer: one PGlite session shared by the process and its s
   let server: PgliteSocketServer;
   const warnings: string[] = [];
   const clients: pg.Client[] = [];
+  const notified: [string, string | undefined][] = [];
 
   const client = async (options: pg.ClientConfig = {}): Promise<pg.Client> => {
     const c = new pg.Client({ host: dir, port: 5432, user: 'postgres', database: 'postgres', ...options });
@@ -28,12 +29,18 @@ describe('PgliteSocketServer: one PGlite session shared by the process and its s
     dir = mkdtempSync(join(tmpdir(), 'sigauth-socket-'));
     db = new PGlite();
     await db.exec('CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)');
-    server = new PgliteSocketServer(db, { path: join(dir, '.s.PGSQL.5432'), idleInTransactionMs: IDLE_IN_TRANSACTION_MS, warn: (m) => void warnings.push(m) });
+    server = new PgliteSocketServer(db, {
+      path: join(dir, '.s.PGSQL.5432'),
+      idleInTransactionMs: IDLE_IN_TRANSACTION_MS,
+      warn: (m) => void warnings.push(m),
+      notified: (channel, payload) => void notified.push([channel, payload]),
+    });
     await server.listen();
   }, 60000);
   afterEach(async () => {
     for (const c of clients.splice(0)) await c.end().catch(() => undefined);
     await db.exec('TRUNCATE items');
+    notified.length = 0;
   });
   afterAll(async () => {
     await server?.close();
@@ -99,6 +106,62 @@ describe('PgliteSocketServer: one PGlite session shared by the process and its s
     await c.query("SET work_mem = '1MB'");
     await c.end();
     await expect(db.query('SHOW work_mem')).resolves.toEqual(expect.objectContaining({ rows: [{ work_mem: '4MB' }] }));
+  });
+
+  it("undoes a connected client's settings as its unit of work ends: a read-only default never reaches the process's writes", async () => {
+    const c = await client();
+    await c.query('SET default_transaction_read_only = on');
+    await c.query("SELECT set_config('work_mem', '1MB', false)");
+    await c.query('BEGIN; SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; COMMIT');
+    await expect(db.query('INSERT INTO items VALUES (1, $1) RETURNING id', ['process'])).resolves.toEqual(expect.objectContaining({ rows: [{ id: 1 }] }));
+    await expect(db.query('SHOW work_mem')).resolves.toEqual(expect.objectContaining({ rows: [{ work_mem: '4MB' }] }));
+    // Within one unit of work the client's settings hold.
+    await c.query('BEGIN');
+    await c.query('SET default_transaction_read_only = on');
+    await expect(c.query('SHOW default_transaction_read_only')).resolves.toEqual(expect.objectContaining({ rows: [{ default_transaction_read_only: 'on' }] }));
+    await c.query('COMMIT');
+    await expect(c.query('SHOW default_transaction_read_only')).resolves.toEqual(expect.objectContaining({ rows: [{ default_transaction_read_only: 'off' }] }));
+  });
+
+  it("drops a client's temporary table as its unit ends, so it never stands in for one of the process's tables", async () => {
+    const c = await client();
+    await c.query("CREATE TEMP TABLE items (id int, label text); INSERT INTO items VALUES (7, 'temporary')");
+    await db.query("INSERT INTO items VALUES (1, 'real')");
+    await expect(db.query('SELECT id, label FROM items')).resolves.toEqual(expect.objectContaining({ rows: [{ id: 1, label: 'real' }] }));
+  });
+
+  it("keeps the process's LISTENs through a client's UNLISTEN *, and says that notifications may have been missed meanwhile", async () => {
+    const heard: (string | undefined)[] = [];
+    const unlisten = await db.listen('process_channel', (payload) => void heard.push(payload));
+    try {
+      const c = await client();
+      await c.query("UNLISTEN *; SELECT pg_notify('process_channel', 'lost')");
+      expect(notified).toEqual([['process_channel', undefined]]);
+      await c.query('LISTEN client_channel');
+      await expect(db.query<{ channel: string }>('SELECT pg_listening_channels() AS channel')).resolves.toEqual(expect.objectContaining({ rows: [{ channel: 'process_channel' }] }));
+      // A NOTIFY from the client's work reaches the process again, through the client's output.
+      await c.query("SELECT pg_notify('process_channel', 'heard')");
+      expect(notified).toEqual([['process_channel', undefined], ['process_channel', 'heard']]);
+      await db.query("SELECT pg_notify('process_channel', 'direct')");
+      expect(heard).toContain('direct');
+    } finally {
+      await unlisten();
+    }
+  });
+
+  it("deallocates a client's prepared statements and advisory locks as its unit ends, and prepares its named statements again for its next one", async () => {
+    const c = await client();
+    const named = { name: 'labels-by-id', text: 'SELECT label FROM items WHERE id = $1', values: [1] };
+    await db.query("INSERT INTO items VALUES (1, 'one')");
+    await expect(c.query(named)).resolves.toEqual(expect.objectContaining({ rows: [{ label: 'one' }] }));
+    await c.query("PREPARE by_sql AS SELECT 1; SELECT pg_advisory_lock(42)");
+    await expect(db.query('SELECT name FROM pg_prepared_statements')).resolves.toEqual(expect.objectContaining({ rows: [] }));
+    await expect(db.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'")).resolves.toEqual(expect.objectContaining({ rows: [{ n: 0 }] }));
+    // pg sends only Bind for a statement it prepared before on this connection.
+    await expect(c.query(named)).resolves.toEqual(expect.objectContaining({ rows: [{ label: 'one' }] }));
+    const other = await client();
+    await expect(other.query({ ...named, text: 'SELECT id FROM items WHERE id = $1' })).resolves.toEqual(expect.objectContaining({ rows: [{ id: 1 }] }));
+    await expect(c.query(named)).resolves.toEqual(expect.objectContaining({ rows: [{ label: 'one' }] }));
   });
 
   it('survives a client naming a database and user that do not exist (FATAL in single-user mode)', async () => {

@@ -13,6 +13,11 @@ const FORWARDED = new Set(['Q', 'P', 'B', 'D', 'E', 'S', 'H', 'C'].map(byte));
 const TERMINATE = byte('X');
 const READY_FOR_QUERY = byte('Z');
 const NOTIFICATION = byte('A');
+const ROW_DESCRIPTION = byte('T');
+const DATA_ROW = byte('D');
+const ERROR_RESPONSE = byte('E');
+const PARSE = byte('P');
+const CLOSE = byte('C');
 /** Messages after which the backend reports ReadyForQuery: the ends of a unit of work (0 stands for the startup packet). */
 const UNIT_ENDS = new Set([0, byte('S'), byte('Q')]);
 const PROTOCOL_3 = 196608;
@@ -83,6 +88,74 @@ function notifications(output: Buffer): { channel: string; payload: string }[] {
   return found;
 }
 
+/** The first column of the rows of the last result in a backend's output, as text (NULL as undefined). */
+function firstColumns(output: Buffer): (string | undefined)[] {
+  let values: (string | undefined)[] = [];
+  for (let at = 0; at + 5 <= output.length; ) {
+    const length = output.readInt32BE(at + 1);
+    if (length < 4) break;
+    if (output[at] === ROW_DESCRIPTION) values = [];
+    if (output[at] === DATA_ROW && length >= 10) {
+      const size = output.readInt32BE(at + 7);
+      values.push(size < 0 ? undefined : output.toString('utf8', at + 11, at + 11 + size));
+    }
+    at += 1 + length;
+  }
+  return values;
+}
+
+/** The message of the first ErrorResponse in a backend's output. */
+function errorIn(output: Buffer): string | undefined {
+  for (let at = 0; at + 5 <= output.length; ) {
+    const length = output.readInt32BE(at + 1);
+    if (length < 4) break;
+    if (output[at] === ERROR_RESPONSE) {
+      for (let field = at + 5; field < at + 1 + length && output[field] !== 0; ) {
+        const end = output.indexOf(0, field + 1);
+        if (end < 0) break;
+        if (output[field] === byte('M')) return output.toString('utf8', field + 1, end);
+        field = end + 1;
+      }
+      return 'unknown error';
+    }
+    at += 1 + length;
+  }
+  return undefined;
+}
+
+/** The statement name of a Parse message, or of a Close of a statement ('S'); undefined for anything else. */
+function statementNamed(type: number, bytes: Buffer): string | undefined {
+  if (type === PARSE) return bytes.toString('utf8', 5, bytes.indexOf(0, 5));
+  if (type === CLOSE && bytes[5] === byte('S')) return bytes.toString('utf8', 6, bytes.indexOf(0, 6));
+  return undefined;
+}
+
+const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/**
+ * What a client may have changed in the session, put back as the server had it: every setting
+ * (RESET ALL also ends SET ROLE; a read-only default would fail the server's writes), the session
+ * user, cursors held past their transaction, prepared statements, advisory locks, temporary tables
+ * (they come first in the search path, so one could stand in for a server table). DISCARD ALL
+ * would do it in one word but also UNLISTEN *, and the server LISTENs on this session.
+ */
+const RESET_SESSION = query(
+  'SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; DEALLOCATE ALL; SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES; SELECT pg_listening_channels()',
+);
+const LISTENING_CHANNELS = query('SELECT pg_listening_channels()');
+
+/** One client's state between its turns on the shared session. */
+interface ClientState {
+  /**
+   * Its protocol-level named statements, as the Parse messages that made them: drivers (pg among
+   * them) prepare a named statement once per connection and then only Bind it, so each is parsed
+   * again when the client's next turn begins, after the reset that ended its last one.
+   */
+  statements: Map<string, Buffer>;
+  /** The channels the server listened on when the client's current turn began. */
+  serverChannels?: string[];
+}
+
 export interface PgliteSocketServerOptions {
   /** The Unix socket to listen on. */
   path: string;
@@ -90,8 +163,12 @@ export interface PgliteSocketServerOptions {
   idleInTransactionMs: number;
   /** Called with one line when a client is disconnected for misbehaving. */
   warn(message: string): void;
-  /** Called for each NOTIFY a client's work sent on a channel the server listens on. */
-  notified?(channel: string, payload: string): void;
+  /**
+   * Called for each NOTIFY a client's work sent on a channel the server listens on; without a
+   * payload when the client stopped the server's LISTEN on that channel for a while, so that
+   * whatever was sent meanwhile may have been missed.
+   */
+  notified?(channel: string, payload?: string): void;
 }
 
 /**
@@ -106,7 +183,16 @@ export interface PgliteSocketServerOptions {
  * server's transactions likewise. @electric-sql/pglite-socket takes only the per-message query
  * mutex, which lets the server's queries interleave with a client's (and pins PGlite to one exact
  * version), hence this server. A client that disconnects, or stalls mid-unit for
- * idleInTransactionMs, has its work rolled back and its session state discarded.
+ * idleInTransactionMs, has its work rolled back.
+ *
+ * Whatever a unit of work changed in the session is undone as it ends, before the server runs
+ * again: settings, prepared statements and the rest (RESET_SESSION), and the server's LISTENs,
+ * which a client's UNLISTEN would otherwise end for good. So a client keeps session state only
+ * for one unit, as under PgBouncer's transaction pooling, except its named protocol-level
+ * statements, which are prepared again for each of its units. Undoing every time, rather than
+ * refusing the statements that change the session, is what holds: set_config() in a SELECT, a
+ * SET inside a function or a DO block change the session as well as SET does, and no reading of
+ * the query text would find them all.
  */
 export class PgliteSocketServer {
   private server?: Server;
@@ -170,10 +256,12 @@ export class PgliteSocketServer {
     let work: Promise<void> = Promise.resolve();
     let idleTimer: NodeJS.Timeout | undefined;
     let cleanedUp = false;
+    const state: ClientState = { statements: new Map() };
     const cleanUp = (): Promise<void> => {
       if (cleanedUp || !startedUp) return Promise.resolve();
       cleanedUp = true;
-      return this.endSession(session);
+      // Between units the session was put back as the unit ended: only a unit cut off mid-way is left to undo.
+      return session ? this.endSession(session, state) : Promise.resolve();
     };
 
     const refuse = (reason: string): void => {
@@ -184,13 +272,30 @@ export class PgliteSocketServer {
     const handle = async (bytes: Buffer, type: number): Promise<void> => {
       queued--;
       if (ended) return;
-      session ??= await this.takeSession();
-      if (ended) return;
+      if (!session) {
+        session = await this.takeSession();
+        if (ended) return;
+        await this.beginTurn(state);
+      }
       const output = await this.run(bytes);
       if (socket.writable) socket.write(output);
+      const named = statementNamed(type, bytes);
+      if (named) {
+        if (type === PARSE) state.statements.set(named, bytes);
+        else state.statements.delete(named);
+      }
       if (UNIT_ENDS.has(type) && lastStatus(output) === 'I') {
-        session();
+        const giveBack = session;
         session = undefined;
+        try {
+          await this.endTurn(state);
+        } catch (error) {
+          // The session could not be put back: this client goes, and the server is told (warn) below.
+          socket.destroy();
+          throw error;
+        } finally {
+          giveBack();
+        }
       }
       if (session && queued === 0) {
         clearTimeout(idleTimer);
@@ -262,17 +367,37 @@ export class PgliteSocketServer {
     });
   }
 
-  /**
-   * Rolls back whatever the client left open and resets the session (cursors, settings, prepared
-   * statements, advisory locks, temporary tables): DISCARD ALL but its UNLISTEN *, since the
-   * session is also the server's, and the server LISTENs on it (signing-key changes).
-   */
-  private async endSession(held: (() => void) | undefined): Promise<void> {
-    const giveBack = held ?? (await this.takeSession());
+  /** Notes the server's LISTENs, and prepares the client's named statements again. */
+  private async beginTurn(state: ClientState): Promise<void> {
+    state.serverChannels = firstColumns(await this.run(LISTENING_CHANNELS)).filter((channel) => channel !== undefined);
+    for (const parse of state.statements.values()) {
+      await this.run(parse);
+      await this.run(SYNC);
+    }
+  }
+
+  /** Puts the session back as the server had it before the client's unit of work (which has ended: the session is idle). */
+  private async endTurn(state: ClientState): Promise<void> {
+    const output = await this.run(RESET_SESSION);
+    const failed = errorIn(output);
+    if (failed) throw new Error(`could not reset the session after a client's work: ${failed}`);
+    const listening = new Set(firstColumns(output));
+    const server = state.serverChannels ?? [];
+    const lost = server.filter((channel) => !listening.has(channel));
+    const added = [...listening].filter((channel): channel is string => channel !== undefined && !server.includes(channel));
+    if (lost.length === 0 && added.length === 0) return;
+    const statements = [...added.map((channel) => `UNLISTEN ${quoteIdentifier(channel)}`), ...lost.map((channel) => `LISTEN ${quoteIdentifier(channel)}`)];
+    const restored = errorIn(await this.run(query(statements.join('; '))));
+    if (restored) throw new Error(`could not restore the server's LISTENs after a client's work: ${restored}`);
+    // What the client's work notified while the server was not listening went nowhere: tell the server it may have missed some.
+    for (const channel of lost) this.options.notified?.(channel);
+  }
+
+  /** Rolls back a unit of work the client left mid-way (a Sync first ends an extended-protocol exchange cut off before its own), then resets the session. */
+  private async endSession(giveBack: () => void, state: ClientState): Promise<void> {
     try {
-      // Sync ends an extended-protocol exchange cut off before its Sync; then the status tells whether a transaction is open.
       if (lastStatus(await this.run(SYNC)) !== 'I') await this.run(query('ROLLBACK'));
-      await this.run(query('CLOSE ALL; RESET ALL; DEALLOCATE ALL; SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES'));
+      await this.endTurn(state);
     } catch (error) {
       this.options.warn(`could not reset the embedded database after a client left: ${(error as Error).message}`);
     } finally {
