@@ -256,7 +256,7 @@ describe('migrations and the generated Prisma client', () => {
         prisma.user.create({ data: { email: 'wallet-other@example.org', account: 'other' } }),
       ]);
       const wallet = await prisma.wallet.create({ data: { userId: owner.id, address: WALLET } });
-      expect(wallet).toEqual({ id: expect.stringMatching(UUID), userId: owner.id, address: WALLET, createdAt: expect.any(Date), revokedAt: null });
+      expect(wallet).toEqual({ id: expect.stringMatching(UUID), userId: owner.id, address: WALLET, kind: 'EOA', createdAt: expect.any(Date), revokedAt: null });
       await expect(prisma.wallet.findUniqueOrThrow({ where: { id: wallet.id }, include: { user: true } })).resolves.toEqual({
         ...wallet,
         user: owner,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { subjectOf, type PublicKeyCredential, type UserRecord, type UserRef, type UserWithCredentials, type WalletCredential } from '../users/user.types.js';
+import { subjectOf, type PublicKeyCredential, type UserRecord, type UserRef, type UserWithCredentials, type WalletCredential, type WalletKind } from '../users/user.types.js';
 import { UsersService, type UserInput } from '../users/users.service.js';
 
 /** Who made a change: an admin's token subject, or `cli` for the command line. */
@@ -75,10 +75,10 @@ export class AccountsService {
     return { ...key, sessionsEnded };
   }
 
-  async addWallet(ref: UserRef, address: string, actor: Actor): Promise<WalletCredential> {
+  async addWallet(ref: UserRef, address: string, kind: WalletKind, actor: Actor): Promise<WalletCredential> {
     const user = await this.users.get(ref);
-    const wallet = await this.users.addWallet({ id: user.id }, address);
-    this.audit.record({ type: 'credential.added', outcome: 'success', userId: user.id, principal: subjectOf(user), details: { actor, kind: 'WALLET', credentialId: wallet.id } });
+    const wallet = await this.users.addWallet({ id: user.id }, address, kind);
+    this.audit.record({ type: 'credential.added', outcome: 'success', userId: user.id, principal: subjectOf(user), details: { actor, kind: 'WALLET', walletKind: wallet.kind, credentialId: wallet.id } });
     return wallet;
   }
 

@@ -11,7 +11,7 @@ import { AccessTokenGuard, type AuthenticatedRequest } from '../sessions/access-
 import { Roles } from '../sessions/roles.decorator.js';
 import type { SessionRecord } from '../sessions/session.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import type { PublicKeyCredential, UserRecord, UserWithCredentials, WalletCredential } from '../users/user.types.js';
+import type { PublicKeyCredential, UserRecord, UserWithCredentials, WalletCredential, WalletKind } from '../users/user.types.js';
 import { UsersService } from '../users/users.service.js';
 import { UserError } from '../users/users.errors.js';
 import { AccountsService } from './accounts.service.js';
@@ -19,7 +19,7 @@ import { AddPublicKeyDto, AddWalletDto, AuditQueryDto, CreateUserDto, PageQueryD
 
 const USER_ID = EXAMPLE_SESSION.userId;
 const KEY_EXAMPLE = { id: EXAMPLE_SESSION.credentialId, publicKeyHex: '7fbedb314a9b0c00caef967ac5cabb982ec45da828a0c58a9aafc854f32422ac', createdAt: EXAMPLE_TIME, revokedAt: null };
-const WALLET_EXAMPLE = { id: '3c5e7a9b-0d2f-4b6a-8e1c-5a7c9e1b3d46', address: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', createdAt: EXAMPLE_TIME, revokedAt: null };
+const WALLET_EXAMPLE = { id: '3c5e7a9b-0d2f-4b6a-8e1c-5a7c9e1b3d46', address: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', kind: 'EOA', createdAt: EXAMPLE_TIME, revokedAt: null };
 const USER_EXAMPLE = {
   id: USER_ID,
   email: 'alice@wonderland.space',
@@ -158,14 +158,14 @@ export class AdminController {
 
   @Post('users/:id/wallets')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Add an Ethereum wallet to a user' })
+  @ApiOperation({ summary: 'Add an Ethereum wallet to a user', description: 'An address (kind EOA, the default) or a smart-contract wallet (kind CONTRACT).' })
   @ApiUserId()
   @ApiEnvelopeOk('Wallet added.', WALLET_EXAMPLE, { status: 201 })
   @ApiEnvelopeError(409, 'Conflict', 'the wallet is already held by an active user', 'the wallet is already held by an active user')
   @ApiEnvelopeError(422, 'ArgumentNotValid', 'wallet must be a 0x-prefixed 20-byte hex address with a valid EIP-55 checksum', 'missing, extra or mistyped fields, or a malformed address')
   @ApiEnvelopeCommonErrors({ body: true })
   async addWallet(@Req() request: AuthenticatedRequest, @Param('id') id: string, @Body() body: AddWalletDto): Promise<Envelope<WalletCredential>> {
-    return created('Wallet added.', await this.accounts.addWallet({ id }, body.address, request.principal.sub));
+    return created('Wallet added.', await this.accounts.addWallet({ id }, body.address, (body.kind ?? 'EOA') as WalletKind, request.principal.sub));
   }
 
   @Delete('users/:id/wallets/:address')

@@ -24,8 +24,8 @@ const MAX_BACKOFF_MS = 60_000;
 const LOG_EVERY_FAILURES = 10;
 
 /**
- * Follows the Factory contract's creation event (DESIGN section 5) and registers each creator as
- * a user holding two wallets, its address and the contract. One instance follows at a time: the
+ * Follows the Factory contract's creation event and registers each creator as a user holding two
+ * wallets, its address (EOA) and the contract (CONTRACT). One instance follows at a time: the
  * one holding a PostgreSQL advisory lock on a session of its own; the others try again every poll
  * interval and take over when that session goes (the leader stopped, crashed or lost its
  * database connection). Each poll applies at most ETH_BLOCK_RANGE blocks, only blocks with
@@ -135,8 +135,9 @@ export class FactoryFollower implements OnApplicationBootstrap, OnModuleDestroy 
     if (safe <= applied) return false;
     const to = safe < applied + BigInt(this.config.ETH_BLOCK_RANGE) ? safe : applied + BigInt(this.config.ETH_BLOCK_RANGE);
     const logs = await this.chain.logs(key.factory as Hex, event.abi, applied + 1n, to);
+    const creations = await this.withCode(this.creations(logs));
     const target: Cursor = { blockNumber: to, blockHash: await this.chain.blockHash(to) };
-    const applying = await this.cursors.advance(key, cursor, target, this.creations(logs), new Date(this.clock.now()), (tx, creations) =>
+    const applying = await this.cursors.advance(key, cursor, target, creations, new Date(this.clock.now()), (tx, creations) =>
       this.users.registerFactoryWallets(tx, creations),
     );
     if (!applying) {
@@ -188,13 +189,41 @@ export class FactoryFollower implements OnApplicationBootstrap, OnModuleDestroy 
     return creations.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
   }
 
+  /**
+   * The creations whose created wallet has code. A wallet without any is no contract: the event is
+   * not the one configured, or its arguments are not what ETH_FACTORY_CONTRACT_ARG says. Asked at
+   * the latest block rather than the event's, which a node that keeps no history cannot answer; a
+   * contract's code does not go away (EIP-6780). This catches a misconfiguration, not a node that
+   * lies: such a node answers this as it likes, which is why it is trusted for registration.
+   */
+  private async withCode(creations: CreationLog[]): Promise<CreationLog[]> {
+    const kept: CreationLog[] = [];
+    for (const creation of creations) {
+      if ((await this.chain.code(creation.contract as Hex)) !== '0x') {
+        kept.push(creation);
+        continue;
+      }
+      this.metrics.chainRegistrations.inc({ result: 'refused' });
+      this.logger.warn(`skipping creation ${creation.transactionHash}:${creation.logIndex}: ${creation.contract} has no code, so it is no contract wallet`);
+    }
+    return kept;
+  }
+
   private recorded(applied: AppliedCreation[]): void {
     for (const { creation, registration } of applied) {
+      if (registration.refused) {
+        this.metrics.chainRegistrations.inc({ result: 'refused' });
+        this.logger.warn(
+          `creation ${creation.transactionHash}:${creation.logIndex} registers nothing: its creator ${creation.owner} is a wallet of a user the Factory did not register, ` +
+            `and an event never adds a wallet to such a user (an admin can add ${creation.contract} with kind CONTRACT)`,
+        );
+        continue;
+      }
       const result = registration.userCreated ? 'user' : registration.contractAdded ? 'wallet' : 'none';
       this.metrics.chainRegistrations.inc({ result });
       const details = { actor: 'factory', transactionHash: creation.transactionHash, block: Number(creation.blockNumber), owner: creation.owner, contract: creation.contract };
       if (registration.userCreated) this.audit.record({ type: 'user.created', outcome: 'success', userId: registration.userId, principal: creation.owner, details: { ...details, role: 'ROLE_PEER' } });
-      else if (registration.contractAdded) this.audit.record({ type: 'credential.added', outcome: 'success', userId: registration.userId, principal: creation.owner, details: { ...details, kind: 'WALLET' } });
+      else if (registration.contractAdded) this.audit.record({ type: 'credential.added', outcome: 'success', userId: registration.userId, principal: creation.owner, details: { ...details, kind: 'WALLET', walletKind: 'CONTRACT' } });
     }
   }
 

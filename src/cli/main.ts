@@ -10,7 +10,7 @@ import { generateKeyPair, signLoginMessage } from './client-keys.js';
 const USAGE = `usage: sigauth <command>   (or: npm run cli -- <command>)
   keys generate
   sign --email E --private-key HEX [--nonce N]
-  users add --email E --account A [--role R] [--public-key HEX]... [--wallet 0x...]... [--password-stdin] [--password-expires-at ISO]
+  users add --email E --account A [--role R] [--public-key HEX]... [--wallet 0x...]... [--contract-wallet 0x...]... [--password-stdin] [--password-expires-at ISO]
   users list [--limit N] [--after ID]
   users disable --email E | --id ID
   users enable --email E | --id ID
@@ -56,6 +56,7 @@ const commands: Record<string, Handler> = {
       role: { type: 'string' },
       'public-key': { type: 'string', multiple: true },
       wallet: { type: 'string', multiple: true },
+      'contract-wallet': { type: 'string', multiple: true },
       'password-stdin': { type: 'boolean' },
       'password-expires-at': { type: 'string' },
     });
@@ -65,6 +66,7 @@ const commands: Record<string, Handler> = {
       role: v.role,
       publicKeys: v['public-key'] ?? [],
       wallets: v.wallet ?? [],
+      contractWallets: v['contract-wallet'] ?? [],
       password: v['password-stdin'] ? await readStdin() : null,
       passwordExpiresAt: v['password-expires-at'] ?? null,
     };

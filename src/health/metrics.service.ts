@@ -116,7 +116,7 @@ export class MetricsService {
 
   readonly chainRegistrations = new Counter({
     name: 'sigauth_chain_registrations_total',
-    help: 'Factory creation events applied, by what they did (user: a new user; wallet: a wallet added; none)',
+    help: 'Factory creation events applied, by what they did (user: a new user; wallet: a wallet added; none; refused: a wallet without code, or a creator held by a user the Factory did not register)',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });

@@ -3,7 +3,7 @@ import type { UserInput } from './users.service.js';
 import { UserError } from './users.errors.js';
 import { firstLine } from '../common/first-line.js';
 
-/** Reads `{ "users": [ { email, account, role, publicKeys, wallets, password, passwordExpiresAt } ] }`. */
+/** Reads `{ "users": [ { email, account, role, publicKeys, wallets, contractWallets, password, passwordExpiresAt } ] }`. */
 export async function readSeedFile(path: string): Promise<UserInput[]> {
   let parsed: unknown;
   try {
@@ -19,7 +19,7 @@ export async function readSeedFile(path: string): Promise<UserInput[]> {
     const list = (name: string): string[] => {
       const v = r[name] ?? [];
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
-        throw new UserError(name === 'wallets' ? 'INVALID_WALLET' : 'INVALID_PUBLIC_KEY', `users[${i}].${name} must be an array of strings`);
+        throw new UserError(name === 'publicKeys' ? 'INVALID_PUBLIC_KEY' : 'INVALID_WALLET', `users[${i}].${name} must be an array of strings`);
       }
       return v as string[];
     };
@@ -29,6 +29,7 @@ export async function readSeedFile(path: string): Promise<UserInput[]> {
       role: r.role as string | undefined,
       publicKeys: list('publicKeys'),
       wallets: list('wallets'),
+      contractWallets: list('contractWallets'),
       password: (r.password as string | null | undefined) ?? null,
       passwordExpiresAt: (r.passwordExpiresAt as string | null | undefined) ?? null,
     };

@@ -1,7 +1,12 @@
-import type { CredentialKind, Role, UserStatus } from '../generated/prisma/enums.js';
+import type { CredentialKind, Role, UserStatus, WalletKind } from '../generated/prisma/enums.js';
 
-export type { CredentialKind, Role, UserStatus };
+export type { CredentialKind, Role, UserStatus, WalletKind };
 export const ROLES: readonly Role[] = ['ROLE_PEER', 'ROLE_ADMIN', 'ROLE_SERVICE'];
+/**
+ * EOA: an address, accepted only by ECDSA recovery, so no node is ever asked about it. CONTRACT:
+ * accepted only by its ERC-1271 isValidSignature through the node, never by a key.
+ */
+export const WALLET_KINDS: readonly WalletKind[] = ['EOA', 'CONTRACT'];
 
 export interface PublicKeyCredential {
   id: string;
@@ -13,6 +18,7 @@ export interface PublicKeyCredential {
 export interface WalletCredential {
   id: string;
   address: string;
+  kind: WalletKind;
   createdAt: Date;
   revokedAt: Date | null;
 }
@@ -49,9 +55,15 @@ export interface NewUser {
   account: string;
   role: Role;
   publicKeys: string[];
-  wallets: string[];
+  wallets: NewWallet[];
   passwordHash: string | null;
   passwordExpiresAt: Date | null;
+}
+
+/** A wallet to add: a lower-case address and what proves it. */
+export interface NewWallet {
+  address: string;
+  kind: WalletKind;
 }
 
 /** Who a session belongs to, as its tokens carry it. */
@@ -76,13 +88,25 @@ export interface FactoryWallets {
   contract: string;
 }
 
-/** What registering a creation did: the user who holds both wallets now, and what was new. */
+/** An active user's active wallet, as an Ethereum login finds it before it checks any signature. */
+export interface WalletLoginCandidate {
+  principal: SessionPrincipal;
+  walletId: string;
+  kind: WalletKind;
+}
+
+/**
+ * What registering a creation did: the user who holds the contract now (none when the creation
+ * was refused), and what was new.
+ */
 export interface FactoryRegistration {
-  userId: string;
+  userId: string | null;
   /** A new user (the creator held no wallet), rather than a wallet added to an existing one. */
   userCreated: boolean;
-  /** False when the contract was already an active wallet of someone. */
+  /** False when the contract was already an active wallet of someone, or the creation was refused. */
   contractAdded: boolean;
+  /** Why nothing was registered: the creator's address belongs to a user the Factory did not create. */
+  refused?: 'CREATOR_NOT_FROM_FACTORY';
 }
 
 /** A user as a caller names one: by email (a string), or by id. */

@@ -8,6 +8,7 @@ import type {
   FactoryRegistration,
   FactoryWallets,
   LoginCandidate,
+  NewWallet,
   PasswordLogin,
   SessionPrincipal,
   NewUser,
@@ -17,6 +18,8 @@ import type {
   UserStatus,
   UserWithCredentials,
   WalletCredential,
+  WalletKind,
+  WalletLoginCandidate,
 } from './user.types.js';
 import { UserError } from './users.errors.js';
 
@@ -46,7 +49,7 @@ function toUserWithCredentials(row: UserRowWithCredentials): UserWithCredentials
   return {
     ...toRecord(row),
     publicKeys: row.publicKeys.map(({ id, publicKeyHex, createdAt, revokedAt }) => ({ id, publicKeyHex, createdAt, revokedAt })),
-    wallets: row.wallets.map(({ id, address, createdAt, revokedAt }) => ({ id, address, createdAt, revokedAt })),
+    wallets: row.wallets.map(({ id, address, kind, createdAt, revokedAt }) => ({ id, address, kind, createdAt, revokedAt })),
   };
 }
 
@@ -87,7 +90,7 @@ export class UsersRepository {
           passwordId: user.passwordHash === null ? null : randomUUID(),
           passwordExpiresAt: user.passwordExpiresAt,
           publicKeys: { create: user.publicKeys.map((publicKeyHex) => ({ publicKeyHex })) },
-          wallets: { create: user.wallets.map((address) => ({ address })) },
+          wallets: { create: user.wallets.map(({ address, kind }) => ({ address, kind })) },
         },
         include: withCredentials,
       });
@@ -161,10 +164,10 @@ export class UsersRepository {
     return rows[0];
   }
 
-  /** The active user holding this active wallet, with the wallet's id, or undefined. One named statement: every Ethereum login asks it. */
-  async findWalletLoginCandidate(address: string): Promise<{ principal: SessionPrincipal; walletId: string } | undefined> {
-    const [row] = await this.prisma.connection.query<SessionPrincipal & { walletId: string }>(
-      `SELECT w.id AS "walletId", u.id AS "userId", u.email, u.account, u.role
+  /** The active user holding this active wallet, with the wallet's id and kind, or undefined. One named statement: every Ethereum login asks it. */
+  async findWalletLoginCandidate(address: string): Promise<WalletLoginCandidate | undefined> {
+    const [row] = await this.prisma.connection.query<SessionPrincipal & { walletId: string; kind: WalletKind }>(
+      `SELECT w.id AS "walletId", w.kind, u.id AS "userId", u.email, u.account, u.role
          FROM wallets w
          JOIN users u ON u.id = w.user_id
         WHERE w.address = $1 AND w.revoked_at IS NULL AND u.status = 'ACTIVE'
@@ -173,8 +176,8 @@ export class UsersRepository {
       'wallet-login-candidate',
     );
     if (!row) return undefined;
-    const { walletId, ...principal } = row;
-    return { principal, walletId };
+    const { walletId, kind, ...principal } = row;
+    return { principal, walletId, kind };
   }
 
   /** The active user with a password, found by email or id, or undefined. */
@@ -238,11 +241,11 @@ export class UsersRepository {
     });
   }
 
-  async addWallet(userId: string, address: string): Promise<WalletCredential> {
+  async addWallet(userId: string, wallet: NewWallet): Promise<WalletCredential> {
     try {
       return await this.prisma.wallet.create({
-        data: { userId, address },
-        select: { id: true, address: true, createdAt: true, revokedAt: true },
+        data: { userId, address: wallet.address, kind: wallet.kind },
+        select: { id: true, address: true, kind: true, createdAt: true, revokedAt: true },
       });
     } catch (error) {
       throw translateUniqueViolation(error);
@@ -256,23 +259,35 @@ export class UsersRepository {
       return tx.wallet.update({
         where: { id: wallet.id },
         data: { revokedAt: now },
-        select: { id: true, address: true, createdAt: true, revokedAt: true },
+        select: { id: true, address: true, kind: true, createdAt: true, revokedAt: true },
       });
     });
   }
 
   /**
-   * Registers the creator of each Factory creation as a user holding both wallets, its own address
-   * and the contract's, inside `tx`: the transaction of the chain follower that moves its cursor
-   * past these blocks (src/chain/chain-cursor.repository.ts), so the registrations and the cursor
-   * commit together or not at all. A creator who already holds an active wallet gets the contract
-   * as one more; a contract someone already holds is left to them. A new user has no email, and
-   * the checksummed creator address as account (DESIGN section 5).
+   * Registers each Factory creation inside `tx`: the transaction of the chain follower that moves
+   * its cursor past these blocks (src/chain/chain-cursor.repository.ts), so the registrations and
+   * the cursor commit together or not at all. A creator whose address no one holds becomes a new
+   * user (no email, the checksummed address as account) holding that address as an EOA wallet.
+   * The created contract is added as a CONTRACT wallet, which logs in only through ERC-1271,
+   * never with a key; a contract someone already holds is left to them.
+   *
+   * An event is only what the node says, so it never adds a wallet to a user the Factory did not
+   * create: a forged `WalletCreated(owner = an admin's address, wallet = the forger's)` would
+   * otherwise give the forger that admin's account. Only the follower creates users without an
+   * email (admins, the command line and seeds must give one), so that is how such a user is told.
    */
   async registerFactoryWallets(tx: SqlSession, creations: (FactoryWallets & { account: string })[], now: Date): Promise<FactoryRegistration[]> {
     const registered: FactoryRegistration[] = [];
     for (const { owner, contract, account } of creations) {
-      const [holder] = await tx.query<{ user_id: string }>('SELECT user_id FROM wallets WHERE address = $1 AND revoked_at IS NULL', [owner]);
+      const [holder] = await tx.query<{ user_id: string; from_factory: boolean }>(
+        'SELECT w.user_id, u.email IS NULL AS from_factory FROM wallets w JOIN users u ON u.id = w.user_id WHERE w.address = $1 AND w.revoked_at IS NULL',
+        [owner],
+      );
+      if (holder && !holder.from_factory) {
+        registered.push({ userId: null, userCreated: false, contractAdded: false, refused: 'CREATOR_NOT_FROM_FACTORY' });
+        continue;
+      }
       let userId = holder?.user_id;
       if (userId === undefined) {
         const [created] = await tx.query<{ id: string }>(
@@ -280,10 +295,10 @@ export class UsersRepository {
           [account, now],
         );
         userId = created!.id;
-        await tx.query('INSERT INTO wallets (id, user_id, address, created_at) VALUES (gen_random_uuid(), $1, $2, $3)', [userId, owner, now]);
+        await tx.query(`INSERT INTO wallets (id, user_id, address, kind, created_at) VALUES (gen_random_uuid(), $1, $2, 'EOA', $3)`, [userId, owner, now]);
       }
       const added = await tx.query(
-        'INSERT INTO wallets (id, user_id, address, created_at) VALUES (gen_random_uuid(), $1, $2, $3) ON CONFLICT (address) WHERE revoked_at IS NULL DO NOTHING RETURNING id',
+        `INSERT INTO wallets (id, user_id, address, kind, created_at) VALUES (gen_random_uuid(), $1, $2, 'CONTRACT', $3) ON CONFLICT (address) WHERE revoked_at IS NULL DO NOTHING RETURNING id`,
         [userId, contract, now],
       );
       registered.push({ userId, userCreated: holder === undefined, contractAdded: added.length === 1 });
@@ -328,7 +343,7 @@ export class UsersRepository {
         roleChanged.push(...rows.filter((r) => r.role_changed).map((r) => r.id));
         const idByEmail = new Map(rows.map((r) => [r.email, r.id]));
         const keys = batch.flatMap((u) => u.publicKeys.map((k) => ({ userId: idByEmail.get(u.email)!, publicKeyHex: k })));
-        const wallets = batch.flatMap((u) => u.wallets.map((a) => ({ userId: idByEmail.get(u.email)!, address: a })));
+        const wallets = batch.flatMap((u) => u.wallets.map(({ address, kind }) => ({ userId: idByEmail.get(u.email)!, address, kind })));
         if (keys.length > 0) await tx.publicKey.createMany({ data: keys, skipDuplicates: true });
         if (wallets.length > 0) await tx.wallet.createMany({ data: wallets, skipDuplicates: true });
         return rows.filter((r) => r.inserted).length;

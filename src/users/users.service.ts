@@ -5,7 +5,25 @@ import { normalizeEmail } from './email.js';
 import { parseEthereumAddress, toChecksumAddress } from './ethereum-address.js';
 import { PasswordHasher } from './password-hasher.js';
 import type { SqlSession } from '../prisma/database-connection.js';
-import { ROLES, type CredentialKind, type FactoryRegistration, type FactoryWallets, type LoginCandidate, type PasswordLogin, type SessionPrincipal, type PublicKeyCredential, type Role, type UserRecord, type UserRef, type UserWithCredentials, type WalletCredential } from './user.types.js';
+import {
+  ROLES,
+  WALLET_KINDS,
+  type CredentialKind,
+  type FactoryRegistration,
+  type FactoryWallets,
+  type LoginCandidate,
+  type NewWallet,
+  type PasswordLogin,
+  type SessionPrincipal,
+  type PublicKeyCredential,
+  type Role,
+  type UserRecord,
+  type UserRef,
+  type UserWithCredentials,
+  type WalletCredential,
+  type WalletKind,
+  type WalletLoginCandidate,
+} from './user.types.js';
 import { UsersRepository, type SeedUser } from './users.repository.js';
 import { UserError } from './users.errors.js';
 
@@ -14,7 +32,10 @@ export interface UserInput {
   account: string;
   role?: string;
   publicKeys?: string[];
+  /** Addresses (EOA wallets), which log in by their own signature. */
   wallets?: string[];
+  /** Contract wallets, which log in only through ERC-1271 on the node. */
+  contractWallets?: string[];
   password?: string | null;
   passwordExpiresAt?: string | Date | null;
 }
@@ -61,7 +82,7 @@ export class UsersService {
   }
 
   /** Login by wallet: `address` is already a parsed lower-case address. */
-  findWalletLoginCandidate(address: string): Promise<{ principal: SessionPrincipal; walletId: string } | undefined> {
+  findWalletLoginCandidate(address: string): Promise<WalletLoginCandidate | undefined> {
     return this.users.findWalletLoginCandidate(address);
   }
 
@@ -109,9 +130,9 @@ export class UsersService {
     return key;
   }
 
-  async addWallet(ref: UserRef, address: string): Promise<WalletCredential> {
+  async addWallet(ref: UserRef, address: string, kind: WalletKind = 'EOA'): Promise<WalletCredential> {
     const user = await this.get(ref);
-    return this.users.addWallet(user.id, validWallet(address));
+    return this.users.addWallet(user.id, { address: validWallet(address), kind: validWalletKind(kind) });
   }
 
   async revokeWallet(ref: UserRef, address: string): Promise<WalletCredential> {
@@ -169,7 +190,7 @@ export class UsersService {
     const role = input.role ?? 'ROLE_PEER';
     if (!ROLES.includes(role as Role)) throw new UserError('INVALID_ROLE', `role must be one of ${ROLES.join(', ')}`);
     const publicKeys = [...new Set((input.publicKeys ?? []).map(validPublicKey))];
-    const wallets = [...new Set((input.wallets ?? []).map(validWallet))];
+    const wallets = walletsOf(input);
     const password = input.password === undefined || input.password === null ? null : validPassword(input.password);
     const passwordExpiresAt = parseExpiry(input.passwordExpiresAt);
     if (passwordExpiresAt && password === null) {
@@ -200,6 +221,26 @@ function validPublicKey(hex: unknown): string {
   const problem = checkEd25519PublicKey(hex);
   if (problem) throw new UserError('INVALID_PUBLIC_KEY', describePublicKeyProblem(problem));
   return hex.toLowerCase();
+}
+
+function validWalletKind(kind: unknown): WalletKind {
+  if (!WALLET_KINDS.includes(kind as WalletKind)) throw new UserError('INVALID_WALLET', `wallet kind must be one of ${WALLET_KINDS.join(', ')}`);
+  return kind as WalletKind;
+}
+
+/** A user's addresses and contracts, once each; one address cannot be both. */
+function walletsOf(input: UserInput): NewWallet[] {
+  const byAddress = new Map<string, NewWallet>();
+  for (const [list, kind] of [[input.wallets, 'EOA'], [input.contractWallets, 'CONTRACT']] as const) {
+    for (const address of (list ?? []).map(validWallet)) {
+      const held = byAddress.get(address);
+      if (held && held.kind !== kind) {
+        throw new UserError('INVALID_WALLET', `${address} is listed both as an address and as a contract wallet`);
+      }
+      byAddress.set(address, { address, kind });
+    }
+  }
+  return [...byAddress.values()];
 }
 
 function validWallet(address: unknown): string {

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '../../http/openapi-decorators.
 import { Transform } from 'class-transformer';
 import { IsArray, IsDateString, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { AUDIT_EVENT_TYPES } from '../../audit/audit.types.js';
-import { ROLES } from '../../users/user.types.js';
+import { ROLES, WALLET_KINDS } from '../../users/user.types.js';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -25,9 +25,13 @@ export class CreateUserDto {
   @IsOptional() @MaxLength(128, { each: true }) @IsString({ each: true }) @IsArray()
   publicKeys?: string[];
 
-  @ApiPropertyOptional({ description: 'Ethereum addresses (EIP-55 checksum when mixed case)', type: [String], example: ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266'] })
+  @ApiPropertyOptional({ description: 'Ethereum addresses (EOA wallets: they log in by their own ECDSA signature); EIP-55 checksum when mixed case', type: [String], example: ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266'] })
   @IsOptional() @MaxLength(128, { each: true }) @IsString({ each: true }) @IsArray()
   wallets?: string[];
+
+  @ApiPropertyOptional({ description: 'Smart-contract wallets: they log in only through their ERC-1271 isValidSignature, asked of the Ethereum node', type: [String], example: [] })
+  @IsOptional() @MaxLength(128, { each: true }) @IsString({ each: true }) @IsArray()
+  contractWallets?: string[];
 
   @ApiPropertyOptional({ description: 'For service-account logins; stored as an Argon2id hash', maxLength: 1024, format: 'password' })
   @IsOptional() @MaxLength(1024) @IsString()
@@ -58,6 +62,14 @@ export class AddWalletDto {
   @ApiProperty({ description: 'Ethereum address, 0x and 40 hex digits (EIP-55 checksum when mixed case)', example: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266' })
   @MaxLength(128) @IsString()
   address!: string;
+
+  @ApiPropertyOptional({
+    enum: WALLET_KINDS,
+    default: 'EOA',
+    description: 'EOA: an address, accepted only by its own ECDSA signature. CONTRACT: a smart-contract wallet, accepted only by its ERC-1271 isValidSignature, asked of the Ethereum node',
+  })
+  @IsOptional() @IsIn(WALLET_KINDS)
+  kind?: string;
 }
 
 export class PageQueryDto {

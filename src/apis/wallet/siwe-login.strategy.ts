@@ -37,8 +37,10 @@ export class SiweLoginStrategy implements ProofVerifier {
 
   async verify(request: FastifyRequest): Promise<ProvenLogin> {
     const body = await validateBody(SiweLoginDto, request.body);
-    const message = await this.siwe.verify(body.message, body.signature);
+    const message = this.siwe.check(body.message);
+    // The wallet first: its kind decides whether the node is asked at all, and an address no one holds never makes the service call it.
     const candidate = await this.users.findWalletLoginCandidate(message.address.toLowerCase());
+    await this.siwe.assertSigned(message, body.message, body.signature, candidate?.kind ?? 'EOA');
     if (!candidate) throw this.rules.unknownPrincipal('Signature is not valid.');
     return {
       login: { principal: candidate.principal, credential: { kind: 'WALLET', id: candidate.walletId } },

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../../common/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { AuthenticationError } from '../../sessions/authentication.errors.js';
+import type { WalletKind } from '../../users/user.types.js';
 import { parseDateTime, parseSiweMessage, type SiweMessage } from './siwe-message.js';
 import { SiweError } from './siwe.errors.js';
 import { WalletSignatures } from './wallet-signatures.js';
@@ -42,8 +43,8 @@ function originOf(uri: string): string | undefined {
 /**
  * Sign-In with Ethereum (EIP-4361): the exact text the client signed is parsed strictly (never a
  * message rebuilt from its fields), checked against this service's binding and the Clock, and
- * its signature verified for the address it names. The nonce is the login's to consume: only a
- * login that verifies uses it up.
+ * its signature verified for the address it names, as that wallet's kind says. The nonce is the
+ * login's to consume: only a login that verifies uses it up.
  */
 @Injectable()
 export class SiweVerifier {
@@ -53,14 +54,25 @@ export class SiweVerifier {
     private readonly signatures: WalletSignatures,
   ) {}
 
-  async verify(text: string, signature: string): Promise<SiweMessage> {
+  async verify(text: string, signature: string, kind: WalletKind = 'EOA'): Promise<SiweMessage> {
+    const message = this.check(text);
+    await this.assertSigned(message, text, signature, kind);
+    return message;
+  }
+
+  /** The message, parsed, bound to this service and timely; its signature is not checked yet. */
+  check(text: string): SiweMessage {
     const message = parseSiweMessage(text);
     this.assertBinding(message);
     this.assertTimely(message);
-    if (!(await this.signatures.verify(message.address.toLowerCase(), text, signature))) {
+    return message;
+  }
+
+  /** `text` (whose parse is `message`) is signed by the address it names, a wallet of this kind. */
+  async assertSigned(message: SiweMessage, text: string, signature: string, kind: WalletKind): Promise<void> {
+    if (!(await this.signatures.verify(message.address.toLowerCase(), kind, text, signature))) {
       throw new AuthenticationError('INVALID_PROOF', 'Signature is not valid.');
     }
-    return message;
   }
 
   private assertBinding(message: SiweMessage): void {

@@ -47,8 +47,11 @@ export class WalletSignatureStrategy implements ProofVerifier {
       throw new WalletLoginError('TIMESTAMP_OUT_OF_WINDOW', 'timestampInMs is more than 5 minutes from the server time');
     }
     const signer = body.signer.toLowerCase();
-    if (!(await this.signatures.verify(signer, String(body.timestampInMs), body.signature))) throw new AuthenticationError('INVALID_PROOF', 'Signature is not valid.');
+    // The wallet first: its kind decides whether the node is asked at all, and an address no one holds never makes the service call it.
     const candidate = await this.users.findWalletLoginCandidate(signer);
+    if (!(await this.signatures.verify(signer, candidate?.kind ?? 'EOA', String(body.timestampInMs), body.signature))) {
+      throw new AuthenticationError('INVALID_PROOF', 'Signature is not valid.');
+    }
     if (!candidate) throw this.rules.unknownPrincipal('Signature is not valid.');
     return {
       login: { principal: candidate.principal, credential: { kind: 'WALLET', id: candidate.walletId } },
