@@ -1,14 +1,21 @@
+/** A token as an Authorization header presents it, and whether under RFC 9449's `DPoP` scheme. */
+export interface AuthorizationToken {
+  token: string;
+  /** A DPoP-bound access token counts only under this scheme (RFC 9449 section 7.1). */
+  dpop: boolean;
+}
+
 /**
  * The token of an Authorization header in the schemes these APIs accept: `Bearer <token>`, the
  * Redis API's `JWT <token>`, RFC 9449's `DPoP <token>` and the FIB API's bare `<token>`. Undefined
  * when absent or empty.
  */
-export function tokenFromAuthorization(header: string | string[] | undefined): string | undefined {
+export function authorizationToken(header: string | string[] | undefined): AuthorizationToken | undefined {
   if (typeof header !== 'string') return undefined;
   const value = header.trim();
-  const match = /^(?:Bearer|JWT|DPoP)\s+(\S+)$/i.exec(value);
-  if (match) return match[1];
-  return value.length > 0 && !/\s/.test(value) ? value : undefined;
+  const match = /^(Bearer|JWT|DPoP)\s+(\S+)$/i.exec(value);
+  if (match) return { token: match[2]!, dpop: match[1]!.toLowerCase() === 'dpop' };
+  return value.length > 0 && !/\s/.test(value) ? { token: value, dpop: false } : undefined;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;

@@ -4,6 +4,7 @@ import type { AuthenticationError } from '../sessions/authentication.errors.js';
 import type { DpopError } from '../sessions/dpop/dpop.errors.js';
 import type { TokenError } from '../sessions/token.errors.js';
 import type { UserError } from '../users/users.errors.js';
+import { dpopChallenge } from './dpop-challenge.js';
 import { envelope } from './envelope.js';
 import { statusTable, type FamilyRows, type StatusTable } from './status-table.js';
 
@@ -35,7 +36,7 @@ export const ENVELOPE_ROWS: FamilyRows<CommonApiError> = {
     TOKEN_PAIR_MISMATCH: [401, 'InvalidToken'],
     MISSING_TOKEN: [422, 'ArgumentNotValid'],
   },
-  dpop: { INVALID_DPOP_PROOF: [401, 'InvalidDpopProof'] },
+  dpop: { INVALID_DPOP_PROOF: [401, 'InvalidDpopProof'], UNPROVEN_KEY: [401, 'InvalidToken'] },
   user: {
     USER_NOT_FOUND: [404, 'UserNotFound'],
     CREDENTIAL_NOT_FOUND: [404, 'CredentialNotFound'],
@@ -59,6 +60,7 @@ export function envelopeStatusTable<Own extends DomainError = never>(own?: Famil
   return statusTable<CommonApiError | Own>({ ...ENVELOPE_ROWS, ...own } as FamilyRows<CommonApiError | Own>, {
     internal: (requestId) => ({ status: 500, name: 'InternalError', message: `Internal error (request id ${requestId})` }),
     body: (row) => envelope(row.status, row.name, row.message),
+    headers: dpopChallenge,
   });
 }
 

@@ -116,7 +116,7 @@ export function ApiEnvelopeCommonErrors({ body = false, rateLimited = false }: {
 export function ApiDpopProof(what: string): AnyDecorator {
   return stacked(
     ApiHeader({ name: 'DPoP', required: false, description: `A DPoP proof JWT (EdDSA or ES256) for this method and URL: ${what}` }) as AnyDecorator,
-    ApiEnvelopeError(401, 'InvalidDpopProof', 'the DPoP proof was already used', 'the DPoP proof is malformed, for another method or URL, too old, signed with another algorithm, without the access token\'s hash, or replayed'),
+    ApiEnvelopeError(401, 'InvalidDpopProof', 'the DPoP proof was already used', 'the DPoP proof is malformed, for another method or URL, too old, signed with another algorithm, without the access token\'s hash, or replayed; with `WWW-Authenticate: DPoP error="invalid_dpop_proof"`'),
   );
 }
 
@@ -149,7 +149,7 @@ export function ApiAccessToken(...roles: string[]): AnyDecorator {
     ApiBearerAuth(SECURITY.bearer),
     ApiSecurity(SECURITY.token),
     ApiEnvelopeError(401, 'Unauthorized', 'an access token is required (Authorization: Bearer <token>)', 'no access token was sent'),
-    ApiEnvelopeError(401, 'InvalidToken', 'session has ended', 'the token is expired, malformed, signed by an unknown key, not an access token, or its session has ended'),
+    ApiEnvelopeError(401, 'InvalidToken', 'session has ended', 'the token is expired, malformed, signed by an unknown key, not an access token, or its session has ended; or DPoP-bound and sent without `Authorization: DPoP` or without a proof by its key (with `WWW-Authenticate: DPoP error="invalid_token"`)'),
     ...(roles.length > 0
       ? [ApiEnvelopeError(403, 'Forbidden', `this route needs one of the roles ${roles.join(', ')}`, `the token's role is not one of ${roles.join(', ')}`)]
       : []),

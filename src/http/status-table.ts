@@ -8,6 +8,9 @@ export interface StatusRow {
   status: number;
   name: string;
   message: string;
+  /** The domain error's family and code, for a table whose headers depend on the case (a DPoP challenge); absent on the 500 row. */
+  family?: string;
+  code?: string;
 }
 
 /**
@@ -19,7 +22,7 @@ export interface StatusTable {
   /** The row of an unexpected error: a generic 500 that tells only the request id. */
   internal(requestId: string): StatusRow;
   body(row: StatusRow): object;
-  /** Headers the API sends with a row (OAuth's `WWW-Authenticate` and `Cache-Control: no-store`). */
+  /** Headers the API sends with a row (OAuth's `WWW-Authenticate` and `Cache-Control: no-store`, a DPoP challenge). */
   headers?(row: StatusRow): Record<string, string>;
 }
 
@@ -94,7 +97,7 @@ export function statusTable<E extends DomainError>(rows: FamilyRows<E>, shape: P
       const family = Object.hasOwn(byFamily, error.family) ? byFamily[error.family] : undefined;
       const spec = family && Object.hasOwn(family, error.code) ? family[error.code] : undefined;
       if (!spec) throw new Error(`no row for ${error.family}/${error.code}`);
-      return { status: spec[0], name: spec[1], message: spec[2] ?? error.message };
+      return { status: spec[0], name: spec[1], message: spec[2] ?? error.message, family: error.family, code: error.code };
     },
     ...shape,
   };

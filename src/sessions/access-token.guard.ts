@@ -1,7 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { tokenFromAuthorization } from '../http/authorization-header.js';
+import { authorizationToken } from '../http/authorization-header.js';
 import { RequestError } from '../common/domain-error.js';
 import type { Role } from '../users/user.types.js';
 import { DpopService } from './dpop/dpop.service.js';
@@ -12,9 +12,10 @@ import type { AccessClaims } from './token.types.js';
 export type AuthenticatedRequest = FastifyRequest & { principal: AccessClaims };
 
 /**
- * Admits a live access token (signature, expiry, session not revoked; a DPoP-bound one with a proof
- * by its key) and, with @Roles, one of those roles. A DPoP proof's jti is recorded last, once all
- * of that holds: a request with a forged or ended token, or without the role, writes nothing.
+ * Admits a live access token (signature, expiry, session not revoked; a DPoP-bound one under the
+ * DPoP scheme with a proof by its key) and, with @Roles, one of those roles. A DPoP proof's jti is
+ * recorded last, once all of that holds: a request with a forged or ended token, or without the
+ * role, writes nothing.
  */
 @Injectable()
 export class AccessTokenGuard implements CanActivate {
@@ -26,10 +27,10 @@ export class AccessTokenGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = tokenFromAuthorization(request.headers.authorization);
-    if (!token) throw new RequestError('UNAUTHENTICATED', 'an access token is required (Authorization: Bearer <token>)');
-    const proof = await this.dpop.check(request, token);
-    const principal = await this.sessions.authenticate(token, { jkt: proof.jkt });
+    const presented = authorizationToken(request.headers.authorization);
+    if (!presented) throw new RequestError('UNAUTHENTICATED', 'an access token is required (Authorization: Bearer <token>)');
+    const proof = await this.dpop.check(request, presented.token);
+    const principal = await this.sessions.authenticate(presented, { jkt: proof.jkt });
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
     if (roles && !roles.includes(principal.role)) {
       throw new RequestError('FORBIDDEN', `this route needs one of the roles ${roles.join(', ')}`);

@@ -1,12 +1,17 @@
-import { tokenFromAuthorization } from '../http/authorization-header.js';
+import { authorizationToken, type AuthorizationToken } from '../http/authorization-header.js';
 import type { TokenPair } from './sessions.service.js';
 import { TokenError } from './token.errors.js';
 
+/** The token of an Authorization header, in any scheme the APIs accept, and the scheme (whether `DPoP`); MISSING_TOKEN when there is none. */
+export function presentedAuthorization(header: string | undefined, message = 'Authorization header with a token is required'): AuthorizationToken {
+  const presented = authorizationToken(header);
+  if (!presented) throw new TokenError('MISSING_TOKEN', message);
+  return presented;
+}
+
 /** The token of an Authorization header, in any scheme the APIs accept; MISSING_TOKEN when there is none. */
-export function presentedToken(header: string | undefined, message = 'Authorization header with a token is required'): string {
-  const token = tokenFromAuthorization(header);
-  if (!token) throw new TokenError('MISSING_TOKEN', message);
-  return token;
+export function presentedToken(header: string | undefined, message?: string): string {
+  return presentedAuthorization(header, message).token;
 }
 
 /** A token pair as the envelope APIs answer it, expiries in epoch milliseconds. */

@@ -4,8 +4,10 @@ import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../health/metrics.service.js';
+import type { AuthorizationToken } from '../http/authorization-header.js';
 import { currentRequest } from '../http/request-context.js';
 import { AuthenticationError, passwordExpired } from './authentication.errors.js';
+import { DpopError } from './dpop/dpop.errors.js';
 import type { VerifiedLogin } from './login/verified-login.js';
 import { SessionLivenessCache, type LiveSession } from './session-liveness.cache.js';
 import { SessionRepository, type IssuedChild, type RotationOutcome, type SessionRecord } from './session.repository.js';
@@ -16,6 +18,9 @@ import { LEGACY_CLIENT, TokenService } from './token.service.js';
 import type { AccessClaims, IssuedToken, RefreshClaims } from './token.types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const BOUND_SESSION = 'the session is bound to a DPoP key: refresh with a DPoP proof signed by that key';
+const BOUND_ACCESS_TOKEN = 'the access token is bound to a DPoP key: send Authorization: DPoP with a proof by that key';
 
 /** How the sessions of one API live: the client id they are bound to, and their token lifetimes in seconds. */
 export interface SessionPolicy {
@@ -125,9 +130,18 @@ export class SessionsService {
     if (presented.kind === 'service') return this.renewAccessOnly(presented.accessToken, policy.clientId, presented.ttl);
     const claims = await this.tokens.verifyRefresh(presented.refreshToken);
     this.assertClient(claims.client_id, policy.clientId);
+    // The rotation checks the key in the statement that rotates; what comes before it must not act
+    // for a caller without the key either: a mismatched pair revokes the session, a proof is spent.
+    if (presented.kind === 'pair' || proof.jkt !== undefined) await this.assertKeyProven(claims.sid, proof);
     if (presented.kind === 'pair') await this.assertIssuedTogether(presented.accessToken, claims, policy.clientId);
     await proof.spend?.();
     return this.rotateFamily(claims, policy as SessionPolicy, proof);
+  }
+
+  /** RFC 9449: a DPoP-bound session is acted on only by a request that proves its key. */
+  private async assertKeyProven(sessionId: string, proof: ProofOfPossession): Promise<void> {
+    const session = await this.sessions.findById(sessionId);
+    if (session?.dpopJkt && session.dpopJkt !== proof.jkt) throw new DpopError('UNPROVEN_KEY', BOUND_SESSION);
   }
 
   /**
@@ -200,7 +214,7 @@ export class SessionsService {
           case 'inactive':
             throw new TokenError('INVALID_TOKEN', 'session has ended');
           case 'unproven-key':
-            throw new TokenError('INVALID_TOKEN', 'the session is bound to a DPoP key: refresh with a DPoP proof signed by that key');
+            throw new DpopError('UNPROVEN_KEY', BOUND_SESSION);
         }
     }
   }
@@ -208,6 +222,8 @@ export class SessionsService {
   /** A new access token in a session of access tokens only, while its password is unexpired. */
   private async renewAccessOnly(accessToken: string, clientId: string, ttlSeconds: number): Promise<IssuedToken> {
     const claims = await this.tokens.verifyAccess(accessToken);
+    // This API takes no DPoP proof, so a bound token never counts here.
+    if (claims.cnf !== undefined) throw new DpopError('UNPROVEN_KEY', 'the access token is bound to a DPoP key, and this route takes no DPoP proof');
     this.assertClient(claims.client_id, clientId);
     const now = this.clock.now();
     const renewed = await this.sessions.renewAccessOnly(claims.sid, clientId, new Date(now), ttlSeconds, this.config.SESSION_MAX_AGE);
@@ -291,25 +307,25 @@ export class SessionsService {
 
   /**
    * Verifies an access token and that its session is live: what every token-protected route needs.
-   * A DPoP-bound token counts only with a proof by its key (RFC 9449 section 7.1).
+   * A DPoP-bound token counts only under the DPoP scheme, with a proof by its key (RFC 9449
+   * section 7.1): under Bearer it is refused even with a valid proof, as the consumer guard
+   * refuses it, so that a client that works here works at every service.
    */
-  async authenticate(accessToken: string, proof: ProofOfPossession = {}): Promise<AccessClaims> {
-    return (await this.authenticateSession(accessToken, proof)).claims;
+  async authenticate(presented: AuthorizationToken, proof: ProofOfPossession = {}): Promise<AccessClaims> {
+    return (await this.authenticateSession(presented, proof)).claims;
   }
 
-  private async authenticateSession(accessToken: string, proof: ProofOfPossession): Promise<{ claims: AccessClaims; session: LiveSession }> {
-    const claims = await this.tokens.verifyAccess(accessToken);
-    if (claims.cnf?.jkt !== proof.jkt && claims.cnf !== undefined) {
-      throw new TokenError('INVALID_TOKEN', 'the access token is bound to a DPoP key: send Authorization: DPoP with a proof by that key');
-    }
+  private async authenticateSession(presented: AuthorizationToken, proof: ProofOfPossession): Promise<{ claims: AccessClaims; session: LiveSession }> {
+    const claims = await this.tokens.verifyAccess(presented.token);
+    if (claims.cnf !== undefined && (!presented.dpop || claims.cnf.jkt !== proof.jkt)) throw new DpopError('UNPROVEN_KEY', BOUND_ACCESS_TOKEN);
     const session = await this.liveSessions.find(claims.sid);
     if (!session || session.role !== claims.role) throw new TokenError('INVALID_TOKEN', 'session has ended');
     return { claims: { ...claims, client_id: claims.client_id || session.clientId }, session };
   }
 
   /** Ends the session of a live access token (logout). */
-  async logout(accessToken: string, proof: ProofOfPossession = {}): Promise<void> {
-    const { claims, session } = await this.authenticateSession(accessToken, proof);
+  async logout(presented: AuthorizationToken, proof: ProofOfPossession = {}): Promise<void> {
+    const { claims, session } = await this.authenticateSession(presented, proof);
     await proof.spend?.();
     if (await this.sessions.revoke(claims.sid, 'logout', this.now())) {
       this.audit.record({ type: 'logout', outcome: 'success', userId: session.userId, principal: claims.sub, sessionId: claims.sid });

@@ -22,7 +22,8 @@ function presentedToken(header: string | string[] | undefined): { scheme: 'beare
   return match ? { scheme: match[1]!.toLowerCase() as 'bearer' | 'dpop', token: match[2]! } : undefined;
 }
 
-const CHALLENGE = 'Bearer, DPoP algs="EdDSA Ed25519 ES256"';
+const ALGS = 'algs="EdDSA Ed25519 ES256"';
+const CHALLENGE = `Bearer, DPoP ${ALGS}`;
 
 /** RFC 6750 section 3: a 401 or 403 names the scheme; the body stays the service's own filter's business. */
 function challenge(response: unknown, value: string): void {
@@ -61,7 +62,7 @@ export class SigauthAuthGuard implements CanActivate {
       challenge(http.getResponse(), CHALLENGE);
       throw new UnauthorizedException('an access token is required (Authorization: Bearer, or DPoP for a bound token)');
     }
-    const principal = await this.verify(presented.token, http.getResponse());
+    const principal = await this.verify(presented, http.getResponse());
     await this.checkBinding(request, presented, principal, http.getResponse());
     request.user = principal;
 
@@ -83,19 +84,20 @@ export class SigauthAuthGuard implements CanActivate {
       await this.dpop.check(request, presented.token, jkt);
     } catch (error) {
       if (error instanceof SigauthTokenRejectedError) {
-        challenge(response, `DPoP error="${error.reason === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token'}", algs="EdDSA Ed25519 ES256"`);
+        challenge(response, `DPoP error="${error.reason === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token'}", ${ALGS}`);
         throw new UnauthorizedException(error.message);
       }
       throw error;
     }
   }
 
-  private async verify(token: string, response: unknown): Promise<SigauthPrincipal> {
+  /** A refused token is challenged in the scheme it came under (RFC 6750 section 3, RFC 9449 section 7.1). */
+  private async verify(presented: { scheme: 'bearer' | 'dpop'; token: string }, response: unknown): Promise<SigauthPrincipal> {
     try {
-      return await this.verifier.verify(token);
+      return await this.verifier.verify(presented.token);
     } catch (error) {
       if (error instanceof SigauthTokenRejectedError) {
-        challenge(response, 'Bearer error="invalid_token"');
+        challenge(response, presented.scheme === 'dpop' ? `DPoP error="invalid_token", ${ALGS}` : 'Bearer error="invalid_token"');
         throw new UnauthorizedException(error.message);
       }
       if (error instanceof SigauthUnavailableError) throw new ServiceUnavailableException('the token could not be verified, try again later');

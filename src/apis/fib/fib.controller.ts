@@ -6,7 +6,7 @@ import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLog
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
 import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
-import { presentedToken, tokenPairBody, type TokenPairBody } from '../../sessions/presented-token.js';
+import { presentedAuthorization, presentedToken, tokenPairBody, type TokenPairBody } from '../../sessions/presented-token.js';
 import { DpopService } from '../../sessions/dpop/dpop.service.js';
 import { SESSION_POLICY, SessionsService, type SessionPolicy, type TokenPair } from '../../sessions/sessions.service.js';
 import { claimedEmailKey } from '../../users/email.js';
@@ -129,8 +129,8 @@ export class FibController {
   @ApiEnvelopeCommonErrors({ body: true })
   @ApiDpopProof('a bound access token needs a proof by its key, with `ath`, and `Authorization: DPoP`')
   async logout(@Req() request: FastifyRequest): Promise<Envelope<Record<string, never>>> {
-    const accessToken = presentedToken(request.headers.authorization);
-    await this.sessions.logout(accessToken, await this.dpop.check(request, accessToken));
+    const presented = presentedAuthorization(request.headers.authorization);
+    await this.sessions.logout(presented, await this.dpop.check(request, presented.token));
     return ok('User has been logged out.', {});
   }
 }

@@ -1,3 +1,4 @@
+import { dpopChallenge } from '../../http/dpop-challenge.js';
 import type { CommonApiError } from '../../http/envelope-status-table.js';
 import { statusTable, type RowSpec } from '../../http/status-table.js';
 
@@ -25,7 +26,7 @@ export const SERVICE_ACCOUNT_STATUS_TABLE = statusTable<CommonApiError>(
     },
     authentication: { PASSWORD_EXPIRED: [401, 'password_expired'], INVALID_PROOF: REFUSED, UNKNOWN_PRINCIPAL: REFUSED },
     token: { INVALID_TOKEN: UNAUTHORIZED, TOKEN_PAIR_MISMATCH: UNAUTHORIZED, MISSING_TOKEN: UNAUTHORIZED },
-    dpop: { INVALID_DPOP_PROOF: UNAUTHORIZED },
+    dpop: { INVALID_DPOP_PROOF: UNAUTHORIZED, UNPROVEN_KEY: UNAUTHORIZED },
     user: {
       USER_NOT_FOUND: INVALID_SCHEMA,
       CREDENTIAL_NOT_FOUND: INVALID_SCHEMA,
@@ -46,5 +47,6 @@ export const SERVICE_ACCOUNT_STATUS_TABLE = statusTable<CommonApiError>(
   {
     internal: (requestId) => ({ status: 500, name: 'internal_error', message: `Internal error (request id ${requestId})` }),
     body: (row) => ({ error_code: row.name, message: row.message }),
+    headers: dpopChallenge,
   },
 );

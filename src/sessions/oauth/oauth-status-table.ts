@@ -25,7 +25,7 @@ export const OAUTH_STATUS_TABLE = statusTable<CommonApiError | OAuthError>(
     },
     authentication: { INVALID_PROOF: INVALID_CLIENT, UNKNOWN_PRINCIPAL: [401, 'invalid_client', 'client authentication failed'], PASSWORD_EXPIRED: INVALID_CLIENT },
     token: { INVALID_TOKEN: INVALID_GRANT, TOKEN_PAIR_MISMATCH: INVALID_GRANT, MISSING_TOKEN: INVALID_REQUEST },
-    dpop: { INVALID_DPOP_PROOF: [400, 'invalid_dpop_proof'] },
+    dpop: { INVALID_DPOP_PROOF: [400, 'invalid_dpop_proof'], UNPROVEN_KEY: INVALID_GRANT },
     user: {
       USER_NOT_FOUND: INVALID_REQUEST,
       CREDENTIAL_NOT_FOUND: INVALID_REQUEST,
