@@ -1,4 +1,6 @@
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
+import { AccountsService } from '../../src/admin/accounts.service.js';
+import { PrismaService } from '../../src/prisma/prisma.service.js';
 import { envelope } from '../support/envelope.js';
 import { eventually, startTestChain, type Creation, type Creator, type TestChain } from '../support/ethereum-node.js';
 import { decodeJwtPart } from '../support/fib-client.js';
@@ -67,6 +69,35 @@ describe('Contract wallets (ERC-1271)', () => {
       expect(res.status).toBe(401);
       expect(res.body).toEqual(envelope(401, 'InvalidSignature', 'Signature is not valid.'));
     }
+  });
+
+  it("a creator an admin registered gets no wallet from the Factory's event; added by an admin as CONTRACT the wallet logs in through ERC-1271, added as an address it never does", async () => {
+    const creator = await chain.newCreator();
+    const accounts = service.app.get(AccountsService);
+    const user = await accounts.createUser({ email: 'carol@example.org', account: 'carol@example', wallets: [creator.address] }, 'test');
+    const created = await creator.create();
+    await eventually(
+      async () => {
+        const rows = await service.app.get(PrismaService).connection.query('SELECT 1 FROM chain_registrations WHERE transaction_hash = $1', [created.transactionHash]);
+        return rows.length === 1 ? true : undefined;
+      },
+      { what: 'the follower applying the creation' },
+    );
+    const unregistered = await timestampLogin(service, creator.account, created.wallet);
+    expect(unregistered.status).toBe(401);
+    expect(unregistered.body).toEqual(envelope(401, 'InvalidSignature', 'Signature is not valid.'));
+
+    const asAddress = await accounts.addWallet({ id: user.id }, created.wallet, 'EOA', 'test');
+    expect(asAddress).toMatchObject({ address: created.wallet.toLowerCase(), kind: 'EOA' });
+    const refused = await timestampLogin(service, creator.account, created.wallet);
+    expect(refused.status).toBe(401);
+    expect(refused.body).toEqual(envelope(401, 'InvalidSignature', 'Signature is not valid.'));
+
+    await accounts.revokeWallet({ id: user.id }, created.wallet, 'test');
+    expect(await accounts.addWallet({ id: user.id }, created.wallet, 'CONTRACT', 'test')).toMatchObject({ address: created.wallet.toLowerCase(), kind: 'CONTRACT' });
+    const accepted = await timestampLogin(service, creator.account, created.wallet);
+    expect(accepted.status).toBe(200);
+    expect(decodeJwtPart(accepted.body.data.accessToken, 1)).toEqual(expect.objectContaining({ sub: 'carol@example.org', acc: 'carol@example' }));
   });
 
   it('with the node down: the contract-wallet login is 503, by timestamp and by SIWE, and an EOA login still works', async () => {
