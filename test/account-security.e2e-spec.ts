@@ -233,7 +233,14 @@ describe('account security', () => {
       const wallet = Wallet.createRandom();
       const added = await asAdmin('post', `/users/${id}/wallets`).send({ address: wallet.address });
       expect(added.status).toBe(201);
-      expect(added.body.data).toEqual(expect.objectContaining({ address: wallet.address.toLowerCase(), revokedAt: null }));
+      expect(added.body.data).toEqual(expect.objectContaining({ address: wallet.address.toLowerCase(), kind: 'EOA', revokedAt: null }));
+      const contract = Wallet.createRandom().address;
+      const addedContract = await asAdmin('post', `/users/${id}/wallets`).send({ address: contract, kind: 'CONTRACT' });
+      expect(addedContract.status).toBe(201);
+      expect(addedContract.body.data).toEqual(expect.objectContaining({ address: contract.toLowerCase(), kind: 'CONTRACT', revokedAt: null }));
+      const unknownKind = await asAdmin('post', `/users/${id}/wallets`).send({ address: Wallet.createRandom().address, kind: 'MULTISIG' });
+      expect(unknownKind.status).toBe(422);
+      expect(unknownKind.body).toEqual(envelope(422, 'ArgumentNotValid'));
       expect((await asAdmin('delete', `/users/${id}/wallets/${wallet.address}`)).status).toBe(200);
       const revokedAgain = await asAdmin('delete', `/users/${id}/wallets/${wallet.address}`);
       expect(revokedAgain.status).toBe(404);

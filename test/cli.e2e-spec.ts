@@ -21,6 +21,7 @@ const SMALL_ORDER_KEY = '0100000000000000000000000000000000000000000000000000000
 // EIP-55's own example address, and the same address with the case of its last letter flipped.
 const CHECKSUMMED_WALLET = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 const BAD_CHECKSUM_WALLET = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD';
+const CONTRACT_WALLET = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359';
 const PASSWORD = 'correct horse battery staple';
 
 /** The Iroha hash, computed here independently of src/: BLAKE2b-256 with the last byte's low bit set. */
@@ -48,7 +49,7 @@ interface UserJson {
   createdAt: string;
   updatedAt: string;
   publicKeys?: { id: string; publicKeyHex: string; createdAt: string; revokedAt: string | null }[];
-  wallets?: { id: string; address: string; createdAt: string; revokedAt: string | null }[];
+  wallets?: { id: string; address: string; kind: string; createdAt: string; revokedAt: string | null }[];
 }
 
 describe('CLI (node dist/src/cli/main.js)', () => {
@@ -133,6 +134,7 @@ describe('CLI (node dist/src/cli/main.js)', () => {
           '--role', 'ROLE_SERVICE',
           '--public-key', FIB_PUBLIC_KEY.toUpperCase(),
           '--wallet', CHECKSUMMED_WALLET,
+          '--contract-wallet', CONTRACT_WALLET,
           '--password-stdin',
           '--password-expires-at', '2027-06-01T12:00:00Z',
         ],
@@ -151,8 +153,12 @@ describe('CLI (node dist/src/cli/main.js)', () => {
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
         publicKeys: [{ id: expect.any(String), publicKeyHex: FIB_PUBLIC_KEY, createdAt: expect.any(String), revokedAt: null }],
-        wallets: [{ id: expect.any(String), address: CHECKSUMMED_WALLET.toLowerCase(), createdAt: expect.any(String), revokedAt: null }],
+        wallets: expect.arrayContaining([
+          { id: expect.any(String), address: CHECKSUMMED_WALLET.toLowerCase(), kind: 'EOA', createdAt: expect.any(String), revokedAt: null },
+          { id: expect.any(String), address: CONTRACT_WALLET.toLowerCase(), kind: 'CONTRACT', createdAt: expect.any(String), revokedAt: null },
+        ]),
       });
+      expect(carol.wallets).toHaveLength(2);
       expect(result.stdout).not.toMatch(/argon2|password_?hash/i);
 
       // The hash is Argon2id at the cost the environment asked for, over the password without stdin's newline.
