@@ -13,6 +13,7 @@ import { SessionLivenessCache, type LiveSession } from './session-liveness.cache
 import { SessionRepository, type IssuedChild, type RotationOutcome, type SessionRecord } from './session.repository.js';
 import type { SigningKey } from './signing-keys.service.js';
 import { TokenError } from './token.errors.js';
+import { isSameEmail } from '../users/email.js';
 import { subjectOf } from '../users/user.types.js';
 import { LEGACY_CLIENT, TokenService } from './token.service.js';
 import type { AccessClaims, IssuedToken, RefreshClaims } from './token.types.js';
@@ -247,8 +248,9 @@ export class SessionsService {
     if (!this.isClient(tokenClient, clientId)) throw new TokenError('INVALID_TOKEN', 'token was issued to another API');
   }
 
+  /** An OAuth client's id is an email: a session opened under another spelling of it is still its own. */
   private isClient(tokenClient: string, clientId: string): boolean {
-    return tokenClient === clientId || tokenClient === LEGACY_CLIENT;
+    return tokenClient === clientId || tokenClient === LEGACY_CLIENT || isSameEmail(tokenClient, clientId);
   }
 
   private signPair(key: SigningKey, child: IssuedChild): TokenPair {

@@ -1,4 +1,4 @@
-import { isWellFormedEmail, normalizeEmail } from './email.js';
+import { isSameEmail, isWellFormedEmail, normalizeEmail } from './email.js';
 import { UserError } from './users.errors.js';
 
 describe('normalizeEmail', () => {
@@ -19,4 +19,21 @@ describe('normalizeEmail', () => {
       expect(() => normalizeEmail(email)).toThrow(UserError);
     },
   );
+});
+
+describe('isSameEmail', () => {
+  it('takes two spellings of one normalized email as one', () => {
+    expect(isSameEmail('Ledger@SVC.example', ' ledger@svc.example')).toBe(true);
+    expect(isSameEmail('Re\u0301my@example.org', 'R\u00c9MY@example.org')).toBe(true);
+  });
+
+  it.each([
+    ['ledger@svc.example', 'ledger@svc.example2'],
+    ['fib', 'FIB'],
+    ['', ''],
+    [undefined, undefined],
+    ['ledger@svc.example', 42],
+  ])('keeps %p and %p apart', (a, b) => {
+    expect(isSameEmail(a, b)).toBe(false);
+  });
 });

@@ -25,3 +25,8 @@ export function normalizeEmail(email: string): string {
 export function claimedEmailKey(value: unknown): string | undefined {
   return typeof value === 'string' && value.length <= 1024 ? value.trim().normalize('NFC').toLowerCase().slice(0, MAX_EMAIL_LENGTH) : undefined;
 }
+
+/** Whether two strings are spellings of one email (an OAuth client id is one): both well-formed, with one normalized form. */
+export function isSameEmail(a: unknown, b: unknown): boolean {
+  return typeof a === 'string' && typeof b === 'string' && isWellFormedEmail(a) && isWellFormedEmail(b) && normalizeEmail(a) === normalizeEmail(b);
+}

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createPrivateKey, randomUUID, webcrypto } from 'node:crypto';
+import { createPrivateKey, KeyObject, randomUUID, webcrypto } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
@@ -31,10 +31,10 @@ function ed25519PrivateKey(seedHex: string) {
   return createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(seedHex, 'hex')]), format: 'der', type: 'pkcs8' });
 }
 
-async function hasPyJwt(): Promise<boolean> {
+async function hasPythonModules(modules: string): Promise<boolean> {
   if (!existsSync(PYTHON)) return false;
   try {
-    await promisify(execFile)(PYTHON, ['-c', 'import jwt, cryptography']);
+    await promisify(execFile)(PYTHON, ['-c', `import ${modules}`]);
     return true;
   } catch {
     return false;
@@ -51,9 +51,10 @@ async function dpopProof(keys: { publicKey: JoseKey; privateKey: JoseKey }, alg:
 /**
  * Standard OAuth clients against sigauth, unchanged (DESIGN section 4): openid-client and
  * oauth4webapi discover it from PUBLIC_URL and use client credentials (client_secret_basic,
- * private_key_jwt with Ed25519), DPoP, introspection and revocation; PyJWT verifies its tokens.
+ * private_key_jwt with Ed25519), DPoP, introspection and revocation; PyJWT verifies its tokens,
+ * and Authlib uses them with its own private_key_jwt.
  */
-describe('OAuth 2 clients (openid-client, oauth4webapi, PyJWT)', () => {
+describe('OAuth 2 clients (openid-client, oauth4webapi, PyJWT, Authlib)', () => {
   let storage: TestStorage;
   let service: TestApp;
   let publicUrl: string;
@@ -244,7 +245,7 @@ describe('OAuth 2 clients (openid-client, oauth4webapi, PyJWT)', () => {
 
     it.each([
       ['addressed to another audience', { aud: 'https://elsewhere.example' }, 'client_assertion aud is not accepted'],
-      ['living longer than 5 minutes', { exp: Math.floor(Date.now() / 1000) + 3600 }, 'client_assertion must expire within 300 s'],
+      ['living longer than an hour', { exp: Math.floor(Date.now() / 1000) + 7200 }, 'client_assertion must expire within 3600 s'],
       ['expired', { exp: Math.floor(Date.now() / 1000) - 10 }, 'client_assertion has expired'],
     ])('an assertion %s is invalid_client', async (_why, claims, description) => {
       const res = await form('/oauth/token', { grant_type: 'client_credentials', client_assertion_type: CLIENT_ASSERTION, client_assertion: await assertion(claims) });
@@ -410,7 +411,7 @@ describe('OAuth 2 clients (openid-client, oauth4webapi, PyJWT)', () => {
     };
 
     it('verifies a FIB access token through PyJWKClient against the JWKS (EdDSA, issuer, audience); refuses the refresh token for the resource audience', async () => {
-      if (!(await hasPyJwt())) {
+      if (!(await hasPythonModules('jwt, cryptography'))) {
         // .ci/run installs python3-jwt; outside CI the test says why it did nothing.
         if (process.env.CI) throw new Error('python3-jwt is missing: .ci/run should have installed it');
         console.warn('skipped: Debian python3-jwt is not installed');
@@ -421,6 +422,53 @@ describe('OAuth 2 clients (openid-client, oauth4webapi, PyJWT)', () => {
       expect(JSON.parse(access.out)).toEqual({ ok: true, sub: PEER.email, iss: publicUrl });
       const refresh = await pyjwt(refreshToken, 'https://api.example.org');
       expect(JSON.parse(refresh.out)).toEqual({ ok: false, error: 'InvalidAudienceError' });
+    });
+  });
+
+  describe('a client in another language (Authlib)', () => {
+    // Authlib's requests client as its documentation shows it; the only setting changed is alg,
+    // since the account's keys are Ed25519 and Authlib's default is RS256. Its assertions keep
+    // Authlib's defaults: exp an hour after iat, aud the token endpoint at every endpoint.
+    const script = [
+      'import base64, json, sys',
+      'from urllib.parse import parse_qs',
+      'import requests',
+      'from authlib.integrations.requests_client import OAuth2Session',
+      'from authlib.oauth2.rfc7523 import PrivateKeyJWT',
+      'server, client_id, private_key = sys.argv[1:4]',
+      "metadata = requests.get(server + '/.well-known/oauth-authorization-server').json()",
+      "session = OAuth2Session(client_id, private_key, token_endpoint_auth_method='private_key_jwt', revocation_endpoint_auth_method='private_key_jwt')",
+      "session.register_client_auth_method(PrivateKeyJWT(metadata['token_endpoint'], alg='EdDSA'))",
+      'sent = []',
+      'def record(response, *args, **kwargs):',
+      "    signed = parse_qs(response.request.body)['client_assertion'][0]",
+      "    claims = json.loads(base64.urlsafe_b64decode(signed.split('.')[1] + '=='))",
+      "    sent.append({'url': response.request.url, 'status': response.status_code, 'aud': claims['aud'], 'lifetime': claims['exp'] - claims['iat']})",
+      "session.hooks['response'].append(record)",
+      "token = session.fetch_token(metadata['token_endpoint'], grant_type='client_credentials')",
+      "live = session.introspect_token(metadata['introspection_endpoint'], token=token['access_token']).json()",
+      "session.revoke_token(metadata['revocation_endpoint'], token=token['refresh_token'])",
+      "ended = session.introspect_token(metadata['introspection_endpoint'], token=token['access_token']).json()",
+      "print(json.dumps({'token_type': token['token_type'], 'live': {k: live.get(k) for k in ('active', 'sub', 'client_id')}, 'ended': ended, 'sent': sent}))",
+    ].join('\n');
+
+    it('obtains a token with private_key_jwt as Authlib signs it (exp 3600 s ahead, aud the token endpoint), introspects it and revokes it', async () => {
+      if (!(await hasPythonModules('authlib, requests'))) {
+        // .ci/run installs python3-authlib; outside CI the test says why it did nothing.
+        if (process.env.CI) throw new Error('python3-authlib is missing: .ci/run should have installed it');
+        console.warn('skipped: Debian python3-authlib is not installed');
+        return;
+      }
+      const privateKeyPem = KeyObject.from(serviceKeys.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string;
+      const { stdout } = await promisify(execFile)(PYTHON, ['-c', script, publicUrl, SERVICE.email, privateKeyPem]);
+      const tokenEndpoint = `${publicUrl}/oauth/token`;
+      const sent = (url: string) => ({ url, status: 200, aud: tokenEndpoint, lifetime: 3600 });
+      expect(JSON.parse(stdout)).toEqual({
+        token_type: 'Bearer',
+        live: { active: true, sub: SERVICE.email, client_id: SERVICE.email },
+        ended: { active: false },
+        sent: [sent(tokenEndpoint), sent(`${publicUrl}/auth/api/v1/token/introspect`), sent(`${publicUrl}/oauth/revoke`), sent(`${publicUrl}/auth/api/v1/token/introspect`)],
+      });
     });
   });
 });

@@ -55,8 +55,8 @@ export class OAuthTokenController {
     summary: 'Get tokens as an OAuth client (RFC 6749)',
     description:
       'For service accounts (ROLE_SERVICE or ROLE_ADMIN). Client authentication: `client_secret_basic` (HTTP Basic with the form-urlencoded email and password) ' +
-      'or `private_key_jwt` (RFC 7523: `client_assertion` signed with EdDSA by one of the account\'s Ed25519 keys, `aud` the issuer or this endpoint, ' +
-      '`exp` at most 5 minutes ahead, `jti` used once). With a `DPoP` proof header (RFC 9449) the tokens are bound to its key and `token_type` is `DPoP`; ' +
+      'or `private_key_jwt` (RFC 7523: `client_assertion` signed with EdDSA by one of the account\'s Ed25519 keys, `typ` absent or `JWT`, `aud` the issuer or this endpoint, ' +
+      '`exp` at most an hour ahead, `iat` not in the future, `jti` used once). The client id is the account\'s email, in any case: sessions carry its normalized form. With a `DPoP` proof header (RFC 9449) the tokens are bound to its key and `token_type` is `DPoP`; ' +
       'a bound session is refreshed only with a proof by the same key.',
   })
   @ApiConsumes('application/x-www-form-urlencoded')

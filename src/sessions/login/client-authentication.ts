@@ -5,7 +5,7 @@ import { decodeJwt, errors, jwtVerify } from 'jose';
 import { Clock } from '../../common/clock.js';
 import { RequestError } from '../../common/domain-error.js';
 import { basicCredentials } from '../../http/authorization-header.js';
-import { claimedEmailKey, isWellFormedEmail } from '../../users/email.js';
+import { claimedEmailKey, isSameEmail, isWellFormedEmail, normalizeEmail } from '../../users/email.js';
 import { UsersService } from '../../users/users.service.js';
 import { AuthenticationError } from '../authentication.errors.js';
 import { OneTimeIdsRepository } from '../one-time-ids.repository.js';
@@ -22,14 +22,21 @@ export type ClientAuthMethod = 'client_secret_basic' | 'private_key_jwt';
 
 /** A service account that authenticated as an OAuth client; its client id is its email. */
 export interface AuthenticatedClient extends VerifiedLogin {
+  /** The account's normalized email, however the client spelled it. */
   clientId: string;
   method: ClientAuthMethod;
   /** The DPoP key the request proved, when the endpoint asked for one (LoginConditions.dpop). */
   possession: ProofOfPossession;
 }
 
-/** A client assertion may live at most this long: long enough for a clock's skew, short enough that a leaked one is soon worthless. */
-const MAX_ASSERTION_LIFETIME_SECONDS = 300;
+/**
+ * How far ahead a client assertion's `exp` may be: an hour, the default of real clients (Authlib
+ * signs with `exp` = `iat` + 3600). Its `jti` is kept until then, so a replay is refused however
+ * long the assertion lives.
+ */
+const MAX_ASSERTION_LIFETIME_SECONDS = 3600;
+/** How far a client's clock may run ahead of ours, for `iat` and the lifetime bound alike. */
+const CLOCK_SKEW_SECONDS = 60;
 const MAX_ASSERTION_LENGTH = 4096;
 const REFUSED = 'client authentication failed';
 
@@ -50,6 +57,11 @@ function formDecoded(value: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** RFC 8725 section 3.11: an explicit `typ` other than JWT (a DPoP proof's `dpop+jwt`, an access token's `at+jwt`) is another kind of token. */
+function isAssertionType(typ: string | undefined): boolean {
+  return typ === undefined || ['jwt', 'application/jwt'].includes(typ.toLowerCase());
 }
 
 function ed25519Key(publicKeyHex: string): KeyObject {
@@ -84,8 +96,9 @@ export class ClientAuthentication {
 
   /**
    * The client the request authenticates. `audiences` are the values an assertion's `aud` may
-   * name: the issuer and the endpoint's URL. `conditions` are the endpoint's own (a DPoP proof, a
-   * role), decided by LoginAttempts before the assertion's jti is spent.
+   * name: the issuer, the token endpoint's URL and this endpoint's. `conditions` are the
+   * endpoint's own (a DPoP proof, a role), decided by LoginAttempts before the assertion's jti is
+   * spent.
    */
   async authenticate(request: FastifyRequest, audiences: string[], conditions: LoginConditions = {}): Promise<AuthenticatedClient> {
     const method = this.presented(request);
@@ -101,7 +114,7 @@ export class ClientAuthentication {
         conditions.admit?.(login);
       };
       const { login, possession } = await this.attempts.attempt(verifier, request, async () => ({ login: await this.passwords.verify(email, password) }), { ...conditions, admit });
-      return { ...login, clientId: email!, method, possession };
+      return { ...login, clientId: normalizeEmail(email!), method, possession };
     }
     const assertion = formField(body, 'client_assertion');
     if (formField(body, 'client_assertion_type') !== JWT_BEARER_ASSERTION) {
@@ -110,16 +123,16 @@ export class ClientAuthentication {
     const issuer = this.unverifiedIssuer(assertion);
     this.assertSameClient(formField(body, 'client_id'), issuer);
     const { login, possession } = await this.attempts.attempt(this.verifier('signature', issuer), request, () => this.verifyAssertion(assertion!, issuer, audiences), conditions);
-    return { ...login, clientId: issuer, method, possession };
+    return { ...login, clientId: normalizeEmail(issuer), method, possession };
   }
 
   private verifier(proof: 'password' | 'signature', identity: string | undefined): Pick<ProofVerifier, 'endpoint' | 'proof' | 'claimedIdentity'> {
     return { endpoint: 'client-auth', proof, claimedIdentity: () => claimedEmailKey(identity) };
   }
 
-  /** A client_id in the body, if sent, must name the client that authenticates. */
+  /** A client_id in the body, if sent, must name the client that authenticates, in any spelling of its email. */
   private assertSameClient(clientId: string | undefined, authenticated: string): void {
-    if (clientId !== undefined && clientId !== authenticated) throw new AuthenticationError('INVALID_PROOF', 'client_id is not the client that authenticates');
+    if (clientId !== undefined && !isSameEmail(clientId, authenticated)) throw new AuthenticationError('INVALID_PROOF', 'client_id is not the client that authenticates');
   }
 
   /** The assertion's `iss`, read before its signature is checked only to find whose keys check it. */
@@ -139,12 +152,10 @@ export class ClientAuthentication {
     if (!candidate) throw new AuthenticationError('INVALID_PROOF', REFUSED);
     const now = this.clock.now();
     for (const key of candidate.activeKeys) {
-      let payload;
+      let payload, protectedHeader;
       try {
-        ({ payload } = await jwtVerify(assertion, ed25519Key(key.publicKeyHex), {
+        ({ payload, protectedHeader } = await jwtVerify(assertion, ed25519Key(key.publicKeyHex), {
           algorithms: ['EdDSA', 'Ed25519'],
-          issuer,
-          subject: issuer,
           audience: audiences,
           requiredClaims: ['exp', 'jti'],
           currentDate: new Date(now),
@@ -155,8 +166,13 @@ export class ClientAuthentication {
         if (error instanceof errors.JWTClaimValidationFailed) throw new AuthenticationError('INVALID_PROOF', `client_assertion ${error.claim} is not accepted`);
         throw new AuthenticationError('INVALID_PROOF', 'client_assertion is malformed or not signed with EdDSA');
       }
-      const { exp, jti } = payload as { exp: number; jti: unknown };
-      if (exp > now / 1000 + MAX_ASSERTION_LIFETIME_SECONDS) throw new AuthenticationError('INVALID_PROOF', `client_assertion must expire within ${MAX_ASSERTION_LIFETIME_SECONDS} s`);
+      const { iss, sub, exp, iat, jti } = payload as { iss: unknown; sub: unknown; exp: number; iat?: number; jti: unknown };
+      if (!isAssertionType(protectedHeader.typ)) throw new AuthenticationError('INVALID_PROOF', 'client_assertion typ is not JWT');
+      // RFC 7523 section 3: iss and sub are both the client id.
+      if (!isSameEmail(iss, candidate.email)) throw new AuthenticationError('INVALID_PROOF', 'client_assertion iss is not accepted');
+      if (!isSameEmail(sub, candidate.email)) throw new AuthenticationError('INVALID_PROOF', 'client_assertion sub is not accepted');
+      if (iat !== undefined && iat > now / 1000 + CLOCK_SKEW_SECONDS) throw new AuthenticationError('INVALID_PROOF', 'client_assertion iat is in the future');
+      if (exp > now / 1000 + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) throw new AuthenticationError('INVALID_PROOF', `client_assertion must expire within ${MAX_ASSERTION_LIFETIME_SECONDS} s`);
       if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw new AuthenticationError('INVALID_PROOF', 'client_assertion needs a jti');
       return {
         login: {

@@ -64,8 +64,12 @@ export class OAuthMetadata {
     return `${this.config.PUBLIC_URL}${OAUTH_PATHS[endpoint]}`;
   }
 
-  /** What a client assertion sent to `endpoint` may name as its audience (RFC 7523 section 3): the issuer or that endpoint. */
+  /**
+   * What a client assertion sent to `endpoint` may name as its audience: the issuer, that endpoint,
+   * or the token endpoint, which RFC 7523 section 3 says the audience SHOULD be and which clients
+   * such as Authlib put in the assertions they send to introspection and revocation too.
+   */
   assertionAudiences(endpoint: keyof typeof OAUTH_PATHS): string[] {
-    return [this.config.JWT_ISSUER, this.url(endpoint)];
+    return [...new Set([this.config.JWT_ISSUER, this.url(endpoint), this.url('token')])];
   }
 }
