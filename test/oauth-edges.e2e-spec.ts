@@ -1,7 +1,10 @@
 import { randomUUID, webcrypto } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { SignJWT, type CryptoKey as JoseKey, type JWTHeaderParameters } from 'jose';
+import * as oauth from 'oauth4webapi';
+import * as openid from 'openid-client';
 import { UsersService } from '../src/users/users.service.js';
+import { envelope } from './support/envelope.js';
 import { decodeJwtPart } from './support/fib-client.js';
 import { withSql } from './support/sql.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
@@ -24,7 +27,8 @@ const basic = (email: string, password: string) => `Basic ${Buffer.from(`${encod
  * The edges of the OAuth endpoints that standard clients reach: client ids are the account's
  * normalized email however a client spells it; client assertions are taken as real clients make
  * them (an hour's exp, the token endpoint as aud everywhere) and refused when they are another
- * kind of JWT or come from the future.
+ * kind of JWT or come from the future; the metadata sits where RFC 8414 puts it, the OpenID name
+ * is not served, and a 429 speaks RFC 6749 section 5.2.
  */
 describe('OAuth edges', () => {
   let storage: TestStorage;
@@ -141,6 +145,77 @@ describe('OAuth edges', () => {
       const elsewhere = await withAssertion('/oauth/revoke', { token: tokens.refresh_token }, { aud: `${publicUrl}${INTROSPECT}` });
       expect(elsewhere.status).toBe(401);
       expect(elsewhere.body).toEqual({ error: 'invalid_client', error_description: 'client_assertion aud is not accepted' });
+    });
+  });
+
+  describe('metadata', () => {
+    it('/.well-known/openid-configuration is not served: sigauth is no OpenID Provider', async () => {
+      const res = await service.http().get('/.well-known/openid-configuration');
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual(envelope(404, 'NotFound', 'no such route'));
+    });
+
+    it('openid-client discovers sigauth as an OAuth 2 server (algorithm oauth2) and gets a token', async () => {
+      const config = await openid.discovery(new URL(publicUrl), SERVICE.email, undefined, openid.ClientSecretBasic(SERVICE.password), { algorithm: 'oauth2', execute: [openid.allowInsecureRequests] });
+      expect(config.serverMetadata()).toEqual(expect.objectContaining({ issuer: publicUrl, token_endpoint: `${publicUrl}/oauth/token` }));
+      const tokens = await openid.clientCredentialsGrant(config);
+      expect(decodeJwtPart(tokens.access_token, 1)).toEqual(expect.objectContaining({ sub: SERVICE.email, client_id: SERVICE.email }));
+    });
+  });
+
+  describe('behind a path (PUBLIC_URL https://example.com/auth)', () => {
+    let prefixed: TestApp;
+    let issuer: string;
+
+    beforeAll(async () => {
+      const port = await freePort();
+      issuer = `http://127.0.0.1:${port}/auth`;
+      prefixed = await startTestApp({ ...storage.env, PORT: String(port), PUBLIC_URL: issuer, JWT_ISSUER: undefined });
+    });
+    afterAll(async () => {
+      await prefixed?.close();
+    });
+
+    it('serves the metadata at /.well-known/oauth-authorization-server/auth (RFC 8414 section 3.1), where oauth4webapi looks for it', async () => {
+      const res = await prefixed.http().get('/.well-known/oauth-authorization-server/auth');
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('public, max-age=300');
+      expect(res.body).toEqual(expect.objectContaining({ issuer, token_endpoint: `${issuer}/oauth/token`, jwks_uri: `${issuer}/.well-known/jwks.json` }));
+
+      const as = await oauth.processDiscoveryResponse(new URL(issuer), await oauth.discoveryRequest(new URL(issuer), { algorithm: 'oauth2', [oauth.allowInsecureRequests]: true }));
+      expect(as.issuer).toBe(issuer);
+    });
+
+    it('any other path below the well-known name is 404', async () => {
+      for (const path of ['/.well-known/oauth-authorization-server/elsewhere', '/.well-known/oauth-authorization-server/auth/more']) {
+        const res = await prefixed.http().get(path);
+        expect([path, res.status, res.body]).toEqual([path, 404, envelope(404, 'NotFound', 'no such route')]);
+      }
+      const rootService = await service.http().get('/.well-known/oauth-authorization-server/auth');
+      expect(rootService.status).toBe(404);
+      expect(rootService.body).toEqual(envelope(404, 'NotFound', 'no such route'));
+    });
+  });
+
+  describe('rate limits at the token endpoint', () => {
+    let limited: TestApp;
+
+    beforeAll(async () => {
+      limited = await startTestApp({ ...storage.env, RATE_LIMIT_PER_IP: '2' });
+    });
+    afterAll(async () => {
+      await limited?.close();
+    });
+
+    it('a 429 carries Retry-After and an error RFC 6749 section 5.2 defines (invalid_request), never temporarily_unavailable', async () => {
+      const request = () => limited.http().post('/oauth/token').type('form').send({ grant_type: 'client_credentials' }).set('Authorization', basic(SERVICE.email, SERVICE.password));
+      expect((await request()).status).toBe(200);
+      expect((await request()).status).toBe(200);
+      const refused = await request();
+      expect(refused.status).toBe(429);
+      expect(refused.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+      expect(refused.headers['cache-control']).toBe('no-store');
+      expect(refused.body).toEqual({ error: 'invalid_request', error_description: `Too many requests; retry after ${refused.headers['retry-after']} s.` });
     });
   });
 });

@@ -15,7 +15,7 @@ const STATUS_TABLES: Record<string, number[]> = {
   'GET /.well-known/jwks.json': [200, 500],
   'POST /auth/api/v1/token/introspect': [200, 401, 403, 413, 422, 500],
   'GET /.well-known/oauth-authorization-server': [200, 500],
-  'GET /.well-known/openid-configuration': [200, 500],
+  'GET /.well-known/oauth-authorization-server/{path}': [200, 404, 500],
   'POST /oauth/token': [200, 400, 401, 413, 429, 500],
   'POST /oauth/revoke': [200, 400, 401, 413, 429, 500],
   // Ethereum wallet API (section 5)
@@ -75,6 +75,8 @@ function registeredRoutes(tree: string): string[] {
     .filter((route) => !(route.startsWith('HEAD ') && routes.has(`GET ${route.slice(5)}`)))
     .filter((route) => !isDocsRoute(route.slice(route.indexOf(' ') + 1)))
     .map((route) => route.replace(/:([A-Za-z0-9_]+)/g, '{$1}'))
+    // A wildcard, which the tree prints without the "/" before it, is the {path} of the document.
+    .map((route) => route.replace(/\/?\*$/, '/{path}'))
     .sort();
 }
 

@@ -1,7 +1,9 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { RequestError } from '../../common/domain-error.js';
 import { ApiOperation, ApiTags } from '../../http/openapi-decorators.js';
 import { ENVELOPE_STATUS_TABLE } from '../../http/envelope-status-table.js';
-import { ApiEnvelopeCommonErrors, ApiJsonResponse } from '../../http/openapi.js';
+import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiJsonResponse } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { OAuthMetadata, type AuthorizationServerMetadata } from './oauth-metadata.js';
 
@@ -23,7 +25,13 @@ const EXAMPLE: AuthorizationServerMetadata = {
   service_documentation: 'https://auth.example.org/docs',
 };
 
-/** RFC 8414 discovery: the same metadata at both well-known names, so OAuth and OpenID clients alike find it. */
+const WELL_KNOWN = '/.well-known/oauth-authorization-server';
+
+/**
+ * RFC 8414 discovery. There is no `/.well-known/openid-configuration`: sigauth is no OpenID
+ * Provider (no ID tokens, no authorization endpoint, no RS256), and OpenID Connect Discovery
+ * requires members it could only fill with lies; openid-client finds it with `algorithm: 'oauth2'`.
+ */
 @ApiTags('OAuth')
 @ApiStatusTable(ENVELOPE_STATUS_TABLE)
 @Controller('.well-known')
@@ -39,12 +47,18 @@ export class DiscoveryController {
     return this.metadata.document;
   }
 
-  @Get('openid-configuration')
+  @Get('oauth-authorization-server/*')
   @Header('Cache-Control', 'public, max-age=300')
-  @ApiOperation({ summary: 'The same metadata at the OpenID Connect discovery name', description: 'sigauth issues no ID tokens: this is for clients that only look here.' })
+  @ApiOperation({
+    summary: 'Authorization server metadata at the issuer\'s path (RFC 8414 section 3.1)',
+    description: 'With a path in PUBLIC_URL or JWT_ISSUER (`https://example.com/auth`), the metadata is also at `/.well-known/oauth-authorization-server/auth`; any other path is 404.',
+  })
   @ApiJsonResponse(200, 'The metadata', EXAMPLE)
+  @ApiEnvelopeError(404, 'NotFound', 'no such route', 'the path is not the path of PUBLIC_URL or of JWT_ISSUER')
   @ApiEnvelopeCommonErrors()
-  openidConfiguration(): AuthorizationServerMetadata {
+  authorizationServerAtPath(@Req() request: FastifyRequest): AuthorizationServerMetadata {
+    const path = request.url.split('?')[0]!.slice(WELL_KNOWN.length);
+    if (!this.metadata.issuerPaths.includes(path)) throw new RequestError('ROUTE_NOT_FOUND', 'no such route');
     return this.metadata.document;
   }
 }

@@ -14,6 +14,15 @@ export const OAUTH_PATHS = {
 const CLIENT_AUTH = ['client_secret_basic', 'private_key_jwt'];
 const ASSERTION_ALGORITHMS = ['EdDSA', 'Ed25519'];
 
+/** The path of a URL without its trailing slash; '' for an issuer that is no URL. */
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname.replace(/\/+$/, '');
+  } catch {
+    return '';
+  }
+}
+
 /** RFC 8414 authorization server metadata: what sigauth serves, and where. */
 export interface AuthorizationServerMetadata {
   issuer: string;
@@ -37,8 +46,14 @@ export interface AuthorizationServerMetadata {
 @Injectable()
 export class OAuthMetadata {
   readonly document: AuthorizationServerMetadata;
+  /**
+   * The paths of PUBLIC_URL and of the issuer, when they have one: RFC 8414 section 3.1 puts the
+   * metadata of `https://example.com/auth` at `/.well-known/oauth-authorization-server/auth`.
+   */
+  readonly issuerPaths: readonly string[];
 
   constructor(private readonly config: AppConfig) {
+    this.issuerPaths = [...new Set([config.PUBLIC_URL, config.JWT_ISSUER].map(pathOf).filter((path) => path !== ''))];
     this.document = {
       issuer: config.JWT_ISSUER,
       jwks_uri: this.url('jwks'),

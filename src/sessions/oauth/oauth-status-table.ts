@@ -40,7 +40,10 @@ export const OAUTH_STATUS_TABLE = statusTable<CommonApiError | OAuthError>(
       INVALID_PASSWORD: INVALID_REQUEST,
       INVALID_SEED_FILE: INVALID_REQUEST,
     },
-    'rate-limit': { TOO_MANY_REQUESTS: [429, 'temporarily_unavailable'] },
+    // RFC 6749 section 5.2 has no code for "slow down" at the token endpoint (temporarily_unavailable
+    // belongs to the authorization endpoint, RFC 8628's slow_down to device-code polling): the 429
+    // status and its Retry-After (RFC 6585) are what a client acts on, the code is the generic one.
+    'rate-limit': { TOO_MANY_REQUESTS: [429, 'invalid_request'] },
     health: { NOT_READY: UNAVAILABLE },
     oauth: { INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE: [400, 'unsupported_grant_type'], INVALID_SCOPE: [400, 'invalid_scope'], UNAUTHORIZED_CLIENT: [400, 'unauthorized_client'] },
   },
