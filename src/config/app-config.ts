@@ -100,6 +100,14 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(100) @Max(60000)
   DATABASE_TIMEOUT_MS = 4000;
 
+  /**
+   * How often a LISTEN connection proves it is alive, and how long its answer may take: a frozen
+   * or vanished listener is noticed within twice this, and meanwhile the liveness cache reads the
+   * database on every lookup.
+   */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60000)
+  LISTEN_HEARTBEAT_MS = 2000;
+
   /** After SIGTERM or SIGINT the process is gone within this, whatever hangs (exit code 1 when it had to cut shutdown short). */
   @Transform(toInt) @IsInt() @Min(100) @Max(600000)
   SHUTDOWN_TIMEOUT_MS = 10000;

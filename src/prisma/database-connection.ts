@@ -95,12 +95,12 @@ export async function openDatabase(config: AppConfig, role: DatabaseRole): Promi
       // for a connection and no single statement outlives DATABASE_TIMEOUT_MS.
       connectionTimeoutMillis: config.DATABASE_TIMEOUT_MS,
       query_timeout: config.DATABASE_TIMEOUT_MS,
-    });
+    }, config.LISTEN_HEARTBEAT_MS);
   }
   return role === 'server' ? openPglite(config, 'server') : openEmbeddedForCli(config);
 }
 
-function openPostgres(kind: DatabaseConnection['kind'], options: pg.PoolConfig): DatabaseConnection {
+function openPostgres(kind: DatabaseConnection['kind'], options: pg.PoolConfig, listenHeartbeatMs: number): DatabaseConnection {
   const pool = new pg.Pool({ idleTimeoutMillis: 30000, ...options });
   // A connection of its own, outside the pool, for what must outlive a query: a LISTEN, a held lock.
   const { connectionString, host, port, user, database, password, ssl, connectionTimeoutMillis } = options;
@@ -178,7 +178,7 @@ function openPostgres(kind: DatabaseConnection['kind'], options: pg.PoolConfig):
         client.release(broken);
       }
     },
-    listen: async (channel, onNotify, onDown) => listenOnPostgres(ownConnection, channel, onNotify, onDown),
+    listen: async (channel, onNotify, onDown) => listenOnPostgres(ownConnection, channel, onNotify, onDown, listenHeartbeatMs),
     notify: async (channel) => void (await pool.query('SELECT pg_notify($1, $2)', [channel, ''])),
     close: () => pool.end(),
   };
@@ -215,7 +215,7 @@ function openThroughSocket(socket: string, config: AppConfig): DatabaseConnectio
     max: 1,
     connectionTimeoutMillis: config.DATABASE_TIMEOUT_MS,
     query_timeout: SOCKET_QUERY_TIMEOUT_MS,
-  });
+  }, config.LISTEN_HEARTBEAT_MS);
 }
 
 /**

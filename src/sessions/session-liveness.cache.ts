@@ -7,9 +7,9 @@ export type { LiveSession };
 /**
  * A backstop, never the mechanism: an entry is dropped the moment its session ends, on every
  * instance, by the notification the session_liveness trigger sends (and on the instance that ended
- * it, by its own write, before that resolves). Only a listening connection
- * that dies without a word (no reset; keep-alive probes take minutes to tell) could keep an ended
- * session here, and then for at most this long.
+ * it, by its own write, before that resolves). Only a listening connection that dies without a
+ * word could keep an ended session here, until its heartbeat goes unanswered (LISTEN_HEARTBEAT_MS)
+ * and at most for this long.
  */
 const ENTRY_TTL_MS = 10_000;
 /** About 100 bytes an entry: a few MB at most, whatever the number of sessions. */
