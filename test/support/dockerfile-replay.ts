@@ -225,7 +225,9 @@ export function replayDockerfile(text: string, options: ReplayOptions): Replayed
           if (/(^|[\s=:;&|])\/(?!dev\/null)/.test(args)) throw new Error('the replay maps only the working directory into the stage root: name paths relative to WORKDIR');
           // npm prefers this machine's cache (a clean docker build downloads): the lock file names no
           // tarball URLs, so without it npm revalidates every package's metadata, minutes here.
-          const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '/root', npm_config_prefer_offline: 'true', ...Object.fromEntries(Object.entries(stage.env).filter(([key]) => key !== 'PATH')) };
+          // As a build passes HTTP(S)_PROXY through, the machine's way to the registry (proxy, CA) comes along.
+          const network = Object.fromEntries(Object.entries(process.env).filter(([key]) => /^(https?_proxy|no_proxy|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE)$/i.test(key)));
+          const env = { ...network, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '/root', npm_config_prefer_offline: 'true', ...Object.fromEntries(Object.entries(stage.env).filter(([key]) => key !== 'PATH')) };
           const started = performance.now();
           const result = spawnSync('/bin/sh', ['-c', args], { cwd: join(stage.root, stage.workdir), env, uid: stage.uid, gid: stage.gid, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
           stage.log[stage.log.length - 1] += ` (${((performance.now() - started) / 1000).toFixed(1)} s)`;
