@@ -37,7 +37,7 @@ interface Consumer {
 
 const unauthorized = (message: string) => ({ statusCode: 401, error: 'Unauthorized', message });
 
-describe('the consumer example guarded by sigauth/guard, against a running sigauth', () => {
+describe('the consumer example guarded by @sigauth/guard, against a running sigauth', () => {
   let storage: TestStorage;
   let sigauth: TestApp;
   let sigauthUrl: string;
@@ -204,7 +204,9 @@ describe('the consumer example guarded by sigauth/guard, against a running sigau
     });
 
     it('configured from the environment with a service account password, renews its own caller token', async () => {
-      const config = loadConsumerConfig({ SIGAUTH_URL: sigauthUrl, SIGAUTH_SERVICE_EMAIL: BILLING.email, SIGAUTH_SERVICE_PASSWORD: BILLING.password });
+      // This sigauth names the fixed issuer of the test environment; a default one names its PUBLIC_URL, the example's default.
+      expect(loadConsumerConfig({ SIGAUTH_URL: 'http://localhost:3000/' }).issuer).toBe('http://localhost:3000');
+      const config = loadConsumerConfig({ SIGAUTH_URL: sigauthUrl, SIGAUTH_ISSUER: 'sigauth', SIGAUTH_SERVICE_EMAIL: BILLING.email, SIGAUTH_SERVICE_PASSWORD: BILLING.password });
       const callerToken = config.introspectionToken as () => Promise<string>;
       const [first, concurrent] = await Promise.all([callerToken(), callerToken()]);
       expect(concurrent).toBe(first);

@@ -5,7 +5,7 @@ import { serviceAccountToken } from './service-account-token.js';
 export interface ConsumerConfig {
   /** sigauth's base URL, e.g. `https://auth.example.org`. */
   sigauthUrl: string;
-  /** sigauth's JWT_ISSUER. */
+  /** sigauth's JWT_ISSUER (its PUBLIC_URL by default). */
   issuer: string;
   /** The audience this service accepts: sigauth's JWT_AUDIENCE. */
   audience: string;
@@ -35,7 +35,8 @@ export function loadConsumerConfig(env: NodeJS.ProcessEnv): ConsumerConfig {
   if (staticToken && email) throw new Error('set SIGAUTH_INTROSPECTION_TOKEN or SIGAUTH_SERVICE_EMAIL/PASSWORD, not both');
   return {
     sigauthUrl,
-    issuer: env.SIGAUTH_ISSUER?.trim() || 'sigauth',
+    // sigauth's issuer is its PUBLIC_URL unless JWT_ISSUER says otherwise, and SIGAUTH_URL is where this service reaches it.
+    issuer: env.SIGAUTH_ISSUER?.trim() || sigauthUrl.replace(/\/+$/, ''),
     audience: env.SIGAUTH_AUDIENCE?.trim() || 'sigauth',
     introspectionToken: email && password ? serviceAccountToken({ sigauthUrl, email, password }) : staticToken,
     jwksCooldownSeconds: cooldown ? Number(cooldown) : undefined,
