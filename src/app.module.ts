@@ -11,7 +11,7 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpModule } from './http/http.module.js';
-import { PrismaModule } from './prisma/prisma.module.js';
+import { PrismaModule } from './database/prisma.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { OAuthEndpointsModule } from './sessions/oauth/oauth-endpoints.module.js';
 import { RetentionModule } from './retention/retention.module.js';

@@ -6,8 +6,8 @@ async function serve(config: AppConfig): Promise<void> {
     // Refused before the application loads or writes anything: one line naming the holder, or
     // saying how to make DATA_DIR private, and DATA_DIR untouched.
     const [{ DataDirBusyError, liveOwnerOf }, { DataDirPermissionError, checkDataDir }] = await Promise.all([
-      import('./prisma/data-dir-lock.js'),
-      import('./prisma/data-dir-permissions.js'),
+      import('./database/data-dir-lock.js'),
+      import('./database/data-dir-permissions.js'),
     ]);
     const owner = await liveOwnerOf(config.DATA_DIR);
     if (owner?.role === 'server') {

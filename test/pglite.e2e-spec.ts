@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DatabaseConnection } from '../src/prisma/database-connection.js';
-import { DATABASE_CONNECTION } from '../src/prisma/prisma.module.js';
+import type { DatabaseConnection } from '../src/database/database-connection.js';
+import { DATABASE_CONNECTION } from '../src/database/prisma.module.js';
 import { UsersService } from '../src/users/users.service.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
 

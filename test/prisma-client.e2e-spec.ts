@@ -2,9 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CredentialKind, Prisma, PrismaClient, Role, UserStatus } from '../src/generated/prisma/client.js';
-import { openDatabase, type DatabaseConnection } from '../src/prisma/database-connection.js';
-import { MigrationError, MigrationRunner, readMigrations, type MigrationFile } from '../src/prisma/migration-runner.js';
-import { migrationsDir } from '../src/prisma/migrations-dir.js';
+import { openDatabase, type DatabaseConnection } from '../src/database/database-connection.js';
+import { MigrationError, MigrationRunner, readMigrations, type MigrationFile } from '../src/database/migration-runner.js';
+import { migrationsDir } from '../src/database/migrations-dir.js';
 import { createTestStorage, testConfig, type TestStorage } from './support/test-app.js';
 
 const ROOT = process.cwd();

@@ -1,8 +1,8 @@
 import { monthStart } from '../src/audit/audit.repository.js';
-import { openDatabase, type DatabaseConnection } from '../src/prisma/database-connection.js';
-import { MigrationRunner, readMigrations } from '../src/prisma/migration-runner.js';
-import { migrationsDir } from '../src/prisma/migrations-dir.js';
-import { DATABASE_CONNECTION } from '../src/prisma/prisma.module.js';
+import { openDatabase, type DatabaseConnection } from '../src/database/database-connection.js';
+import { MigrationRunner, readMigrations } from '../src/database/migration-runner.js';
+import { migrationsDir } from '../src/database/migrations-dir.js';
+import { DATABASE_CONNECTION } from '../src/database/prisma.module.js';
 import { RETENTION_CLEANUP_LOCK } from '../src/retention/retention-cleanup.js';
 import { UsersService } from '../src/users/users.service.js';
 import { testBackend } from './support/database.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../prisma/prisma.service.js';
+import { PrismaService } from '../database/prisma.service.js';
 import type { AuditEvent, AuditEventType, AuditQuery } from './audit.types.js';
 
 export type AuditRow = Omit<AuditEvent, 'id'>;

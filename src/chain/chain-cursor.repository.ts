@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { SqlSession } from '../prisma/database-connection.js';
-import { PrismaService } from '../prisma/prisma.service.js';
+import type { SqlSession } from '../database/database-connection.js';
+import { PrismaService } from '../database/prisma.service.js';
 import type { FactoryRegistration } from '../users/user.types.js';
 
 /** Which following a cursor belongs to: a chain, a Factory (lower-case address) and its event's topic. */

@@ -6,7 +6,7 @@ import { AdminModule } from '../admin/admin.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { ChainModule } from '../chain/chain.module.js';
 import { ClockModule } from '../common/clock.module.js';
-import { PrismaModule } from '../prisma/prisma.module.js';
+import { PrismaModule } from '../database/prisma.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 

@@ -123,7 +123,7 @@ const commands: Record<string, Handler> = {
   },
   'db migrate': async (args, context) => {
     parseCommandArgs(args, {});
-    const { MigrationRunner } = await import('../prisma/migration-runner.js');
+    const { MigrationRunner } = await import('../database/migration-runner.js');
     const applied = await (await context()).get(MigrationRunner).migrate();
     return { applied };
   },
@@ -166,7 +166,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const config = loadConfig();
     if (!config.DATABASE_URL) {
       // Checked before Nest starts: its exception handler would put the class name before the one line that says how to fix it.
-      const { checkDataDir } = await import('../prisma/data-dir-permissions.js');
+      const { checkDataDir } = await import('../database/data-dir-permissions.js');
       checkDataDir(config.DATA_DIR);
     }
     if (name === 'db migrate') config.MIGRATE_ON_START = false;

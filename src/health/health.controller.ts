@@ -4,9 +4,9 @@ import { NotReadyError } from '../common/domain-error.js';
 import { ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiJsonResponse } from '../http/openapi.js';
 import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
 import { ApiStatusTable } from '../http/status-table.js';
-import { DATABASE_CONNECTION } from '../prisma/prisma.module.js';
-import type { DatabaseConnection } from '../prisma/database-connection.js';
-import { MigrationRunner } from '../prisma/migration-runner.js';
+import { DATABASE_CONNECTION } from '../database/prisma.module.js';
+import type { DatabaseConnection } from '../database/database-connection.js';
+import { MigrationRunner } from '../database/migration-runner.js';
 
 @ApiTags('Operations')
 @ApiStatusTable(ENVELOPE_STATUS_TABLE)

@@ -2,7 +2,7 @@ import { monthStart, type AuditPartition, type AuditRepository } from '../audit/
 import { Clock } from '../common/clock.js';
 import { loadConfig } from '../config/app-config.js';
 import { MetricsService } from '../health/metrics.service.js';
-import type { DatabaseConnection } from '../prisma/database-connection.js';
+import type { DatabaseConnection } from '../database/database-connection.js';
 import type { SessionRepository } from '../sessions/session.repository.js';
 import { RetentionCleanup } from './retention-cleanup.js';
 

@@ -4,9 +4,9 @@ import { Clock } from '../common/clock.js';
 import { firstLine } from '../common/first-line.js';
 import { AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../health/metrics.service.js';
-import type { DatabaseConnection } from '../prisma/database-connection.js';
-import { LeaderLock } from '../prisma/leader-lock.js';
-import { DATABASE_CONNECTION } from '../prisma/prisma.module.js';
+import type { DatabaseConnection } from '../database/database-connection.js';
+import { LeaderLock } from '../database/leader-lock.js';
+import { DATABASE_CONNECTION } from '../database/prisma.module.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 
 /** The advisory lock whose holder runs the cleanup (beside Prisma's migration lock, 72707369, and the Factory follower's, 72707370). */

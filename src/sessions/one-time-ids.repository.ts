@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AtMostEvery } from '../common/at-most-every.js';
-import { PrismaService } from '../prisma/prisma.service.js';
+import { PrismaService } from '../database/prisma.service.js';
 
 /** What a one-time identifier identifies: each scope is its own namespace. */
 export type OneTimeScope = 'client-assertion' | 'dpop-proof';

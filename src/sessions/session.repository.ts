@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { GroupCommit, type GroupCommitObserver } from '../common/group-commit.js';
 import { MetricsService } from '../health/metrics.service.js';
-import type { SqlSession } from '../prisma/database-connection.js';
-import { PrismaService } from '../prisma/prisma.service.js';
+import type { SqlSession } from '../database/database-connection.js';
+import { PrismaService } from '../database/prisma.service.js';
 import type { CredentialKind, Role } from '../users/user.types.js';
 
 export interface NewSession {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client.js';
-import type { SqlSession } from '../prisma/database-connection.js';
-import { PrismaService } from '../prisma/prisma.service.js';
+import type { SqlSession } from '../database/database-connection.js';
+import { PrismaService } from '../database/prisma.service.js';
 import type {
   CredentialKind,
   FactoryRegistration,

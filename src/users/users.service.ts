@@ -4,7 +4,7 @@ import { checkEd25519PublicKey, describePublicKeyProblem } from './ed25519-publi
 import { normalizeEmail } from './email.js';
 import { parseEthereumAddress, toChecksumAddress } from './ethereum-address.js';
 import { PasswordHasher } from './password-hasher.js';
-import type { SqlSession } from '../prisma/database-connection.js';
+import type { SqlSession } from '../database/database-connection.js';
 import {
   ROLES,
   WALLET_KINDS,

@@ -1,4 +1,4 @@
-import { PrismaService } from '../../src/prisma/prisma.service.js';
+import { PrismaService } from '../../src/database/prisma.service.js';
 import { UsersService } from '../../src/users/users.service.js';
 import { childEnv, jsonOf, runCli } from '../support/cli.js';
 import { envelope } from '../support/envelope.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { keccak256, pad, toBytes, toHex, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { PrismaService } from '../../src/prisma/prisma.service.js';
+import { PrismaService } from '../../src/database/prisma.service.js';
 import { UsersService } from '../../src/users/users.service.js';
 import { envelope } from '../support/envelope.js';
 import { eventually, startTestChain, TEST_CHAIN_ID, type TestChain } from '../support/ethereum-node.js';

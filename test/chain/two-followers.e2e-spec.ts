@@ -1,4 +1,4 @@
-import { PrismaService } from '../../src/prisma/prisma.service.js';
+import { PrismaService } from '../../src/database/prisma.service.js';
 import { eventually, startTestChain, type Creator, type TestChain } from '../support/ethereum-node.js';
 import { describeOnPostgres } from '../support/postgres.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from '../support/test-app.js';

@@ -127,7 +127,7 @@ describe('PostgreSQL stopped, then started again (pg_ctl stop -m fast / start)',
 
 describe('PostgreSQL frozen (SIGSTOP: the port open, nothing answering), then thawed', () => {
   // A hung server is bounded only by the pool's timeouts: a connection waits DATABASE_TIMEOUT_MS and
-  // a query twice that (src/prisma/database-connection.ts), so the default 4000 allows 8 s. 1500
+  // a query twice that (src/database/database-connection.ts), so the default 4000 allows 8 s. 1500
   // keeps the worst case, a query on an already open connection, at 3 s: inside the 5 s bound.
   const TIMEOUT_MS = '1500';
   let service: ServiceProcess;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AtMostEvery } from '../../common/at-most-every.js';
-import { PrismaService } from '../../prisma/prisma.service.js';
+import { PrismaService } from '../../database/prisma.service.js';
 
 /** Expired nonces can no longer log in; once a minute, those expired for over a minute go. */
 const PURGE_MARGIN_MS = 60_000;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AtMostEvery } from '../../common/at-most-every.js';
 import { Clock } from '../../common/clock.js';
-import { PrismaService } from '../../prisma/prisma.service.js';
+import { PrismaService } from '../../database/prisma.service.js';
 
 /** A nonce lives this long (DESIGN section 5). */
 export const SIWE_NONCE_TTL_MS = 5 * 60 * 1000;

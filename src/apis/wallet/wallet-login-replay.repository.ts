@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AtMostEvery } from '../../common/at-most-every.js';
-import { PrismaService } from '../../prisma/prisma.service.js';
+import { PrismaService } from '../../database/prisma.service.js';
 
 /** Remembers accepted (address, timestamp) pairs, shared by every instance through the database. */
 @Injectable()
