@@ -1,6 +1,6 @@
 import { Wallet } from 'ethers';
 import { AuditService } from '../src/audit/audit.service.js';
-import { SigningKeysService } from '../src/sessions/signing-keys.service.js';
+import { SigningKeysService } from '../src/tokens/signing-keys.service.js';
 import { UsersService } from '../src/users/users.service.js';
 import { childEnv, jsonOf, runCli } from './support/cli.js';
 import { envelope, redisError } from './support/envelope.js';

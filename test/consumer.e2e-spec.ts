@@ -7,7 +7,7 @@ import { AppConfig } from '../src/config/app-config.js';
 import request from 'supertest';
 import { loadConsumerConfig, type ConsumerConfig } from '../examples/consumer/src/consumer-config.js';
 import { createConsumerApp } from '../examples/consumer/src/create-consumer-app.js';
-import { SigningKeysService } from '../src/sessions/signing-keys.service.js';
+import { SigningKeysService } from '../src/tokens/signing-keys.service.js';
 import { UsersService } from '../src/users/users.service.js';
 import { decodeJwtPart, newClientKey, signEmail, type ClientKey } from './support/fib-client.js';
 import { onPostgres } from './support/postgres.js';

@@ -5,7 +5,7 @@ import { AccountsService } from '../src/admin/accounts.service.js';
 import { MigrationRunner, readMigrations } from '../src/database/migration-runner.js';
 import { migrationsDir } from '../src/database/migrations-dir.js';
 import { openDatabase } from '../src/database/database-connection.js';
-import { SigningKeysService } from '../src/sessions/signing-keys.service.js';
+import { SigningKeysService } from '../src/tokens/signing-keys.service.js';
 import { UsersService } from '../src/users/users.service.js';
 import { envelope, redisError } from './support/envelope.js';
 import { decodeJwtPart, newClientKey, signEmail, type ClientKey } from './support/fib-client.js';

@@ -113,12 +113,12 @@ const commands: Record<string, Handler> = {
   },
   'signing-keys rotate': async (args, context) => {
     parseCommandArgs(args, {});
-    const { SigningKeysService } = await import('../sessions/signing-keys.service.js');
+    const { SigningKeysService } = await import('../tokens/signing-keys.service.js');
     return (await context()).get(SigningKeysService).rotate();
   },
   'signing-keys revoke': async (args, context) => {
     const v = parseCommandArgs(args, { kid: { type: 'string' } });
-    const { SigningKeysService } = await import('../sessions/signing-keys.service.js');
+    const { SigningKeysService } = await import('../tokens/signing-keys.service.js');
     return (await context()).get(SigningKeysService).revoke(required(v, 'kid'));
   },
   'db migrate': async (args, context) => {

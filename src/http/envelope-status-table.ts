@@ -2,7 +2,7 @@ import type { DomainError, NotReadyError, RequestError } from '../common/domain-
 import type { RateLimitError } from '../rate-limit/rate-limit.errors.js';
 import type { AuthenticationError } from '../sessions/authentication.errors.js';
 import type { DpopError } from '../sessions/dpop/dpop.errors.js';
-import type { TokenError } from '../sessions/token.errors.js';
+import type { TokenError } from '../tokens/token.errors.js';
 import type { UserError } from '../users/users.errors.js';
 import { dpopChallenge } from './dpop-challenge.js';
 import { envelope } from './envelope.js';

@@ -7,7 +7,7 @@ import type { Role } from '../users/user.types.js';
 import { DpopService } from './dpop/dpop.service.js';
 import { ROLES_KEY } from './roles.decorator.js';
 import { SessionsService } from './sessions.service.js';
-import type { AccessClaims } from './token.types.js';
+import type { AccessClaims } from '../tokens/token.types.js';
 
 export type AuthenticatedRequest = FastifyRequest & { principal: AccessClaims };
 

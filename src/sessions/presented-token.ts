@@ -1,6 +1,6 @@
 import { authorizationToken, type AuthorizationToken } from '../http/authorization-header.js';
 import type { TokenPair } from './sessions.service.js';
-import { TokenError } from './token.errors.js';
+import { TokenError } from '../tokens/token.errors.js';
 
 /** The token of an Authorization header, in any scheme the APIs accept, and the scheme (whether `DPoP`); MISSING_TOKEN when there is none. */
 export function presentedAuthorization(header: string | undefined, message = 'Authorization header with a token is required'): AuthorizationToken {

@@ -2,20 +2,16 @@ import { Module } from '@nestjs/common';
 import { UsersModule } from '../users/users.module.js';
 import { AccessTokenGuard } from './access-token.guard.js';
 import { DpopService } from './dpop/dpop.service.js';
-import { JwksController } from './jwks.controller.js';
 import { OneTimeIdsRepository } from './one-time-ids.repository.js';
 import { SessionLivenessCache } from './session-liveness.cache.js';
 import { SessionRepository } from './session.repository.js';
 import { SessionsService } from './sessions.service.js';
-import { SigningKeyRepository } from './signing-key.repository.js';
-import { SigningKeysService } from './signing-keys.service.js';
-import { TokenService } from './token.service.js';
+import { TokensModule } from '../tokens/tokens.module.js';
 
 /** The session core that every login API is an adapter over (DESIGN section 1). */
 @Module({
-  imports: [UsersModule],
-  controllers: [JwksController],
-  providers: [SigningKeyRepository, SigningKeysService, TokenService, SessionRepository, SessionLivenessCache, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService],
-  exports: [SigningKeysService, TokenService, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService, SessionRepository],
+  imports: [UsersModule, TokensModule],
+  providers: [SessionRepository, SessionLivenessCache, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService],
+  exports: [TokensModule, SessionsService, AccessTokenGuard, OneTimeIdsRepository, DpopService, SessionRepository],
 })
 export class SessionsModule {}

@@ -11,12 +11,12 @@ import { DpopError } from './dpop/dpop.errors.js';
 import type { VerifiedLogin } from './login/verified-login.js';
 import { SessionLivenessCache, type LiveSession } from './session-liveness.cache.js';
 import { SessionRepository, type IssuedChild, type RotationOutcome, type SessionRecord } from './session.repository.js';
-import type { SigningKey } from './signing-keys.service.js';
-import { TokenError } from './token.errors.js';
+import { SigningKeysService, type SigningKey } from '../tokens/signing-keys.service.js';
+import { TokenError } from '../tokens/token.errors.js';
 import { isSameEmail } from '../users/email.js';
 import { subjectOf } from '../users/user.types.js';
-import { LEGACY_CLIENT, TokenService } from './token.service.js';
-import type { AccessClaims, IssuedToken, RefreshClaims } from './token.types.js';
+import { LEGACY_CLIENT, TokenService } from '../tokens/token.service.js';
+import type { AccessClaims, IssuedToken, RefreshClaims } from '../tokens/token.types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -73,6 +73,7 @@ export class SessionsService {
   constructor(
     private readonly sessions: SessionRepository,
     private readonly tokens: TokenService,
+    private readonly keys: SigningKeysService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly audit: AuditService,
@@ -87,7 +88,7 @@ export class SessionsService {
     const ends = iat + this.config.SESSION_MAX_AGE;
     const sid = randomUUID();
     const refresh = { jti: randomUUID(), exp: Math.min(iat + policy.refreshTtl, ends) };
-    const key = await this.tokens.signingKey();
+    const key = await this.keys.signingKey();
     const pair = this.signPair(key, {
       jti: refresh.jti,
       sessionId: sid,
@@ -110,7 +111,7 @@ export class SessionsService {
     const now = this.clock.now();
     const iat = Math.floor(now / 1000);
     const sid = randomUUID();
-    const access = this.tokens.signAccess(await this.tokens.signingKey(), {
+    const access = this.tokens.signAccess(await this.keys.signingKey(), {
       acc: login.principal.account,
       sub: subjectOf(login.principal),
       role: login.principal.role,
@@ -165,7 +166,7 @@ export class SessionsService {
   }
 
   private async rotateFamily(claims: RefreshClaims, policy: SessionPolicy, proof: ProofOfPossession): Promise<TokenPair> {
-    const key = await this.tokens.signingKey();
+    const key = await this.keys.signingKey();
     const outcome = await this.sessions.rotate({
       jti: claims.jti,
       childJti: randomUUID(),
@@ -181,7 +182,7 @@ export class SessionsService {
     });
     const child = this.rotated(outcome);
     // A grace answer is the pair the first presentation got: the same fields, signed by the same key.
-    const signer = outcome.kind === 'rotated' && outcome.grace ? await this.tokens.keyFor(child.kid) : key;
+    const signer = outcome.kind === 'rotated' && outcome.grace ? await this.keys.privateKey(child.kid) : key;
     if (!signer) throw new TokenError('INVALID_TOKEN', 'session has ended');
     const pair = this.signPair(signer, child);
     this.audit.record({
@@ -233,7 +234,7 @@ export class SessionsService {
       if (principal?.credentialExpiresAt && principal.credentialExpiresAt.getTime() <= now) throw passwordExpired();
       throw new TokenError('INVALID_TOKEN', 'session has ended');
     }
-    return this.tokens.signAccess(await this.tokens.signingKey(), {
+    return this.tokens.signAccess(await this.keys.signingKey(), {
       ...renewed.claims,
       clientId: renewed.session.clientId,
       sid: renewed.session.id,

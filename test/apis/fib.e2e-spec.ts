@@ -1,5 +1,5 @@
 import { createLocalJWKSet, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
-import { SigningKeysService } from '../../src/sessions/signing-keys.service.js';
+import { SigningKeysService } from '../../src/tokens/signing-keys.service.js';
 import { UsersService } from '../../src/users/users.service.js';
 import { decodeJwtPart, fibVector, irohaDigest, newClientKey, plainDigest, signDigest, signEmail, type ClientKey } from '../support/fib-client.js';
 import { envelope } from '../support/envelope.js';

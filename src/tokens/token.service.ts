@@ -82,16 +82,6 @@ export class TokenService {
     private readonly clock: Clock,
   ) {}
 
-  /** The key that signs now; rotations record its kid to re-sign their pair later. */
-  signingKey(): Promise<SigningKey> {
-    return this.keys.signingKey();
-  }
-
-  /** A key by kid, retired ones included while they may still verify; undefined once it is gone. */
-  keyFor(kid: string): Promise<SigningKey | undefined> {
-    return this.keys.privateKey(kid);
-  }
-
   signAccess(key: SigningKey, f: AccessFields): IssuedToken {
     // The key order is part of the token's bytes: keep it fixed.
     const claims: AccessClaims = {
