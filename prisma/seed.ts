@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { CliModule } from '../src/cli/cli.module.js';
 import { firstLine } from '../src/common/first-line.js';
 import { loadConfig } from '../src/config/app-config.js';
-import { AccountsService } from '../src/admin/accounts.service.js';
+import { AccountsService } from '../src/accounts/accounts.service.js';
 import { readSeedFile } from '../src/users/seed-file.js';
 
 const file = process.env.SEED_FILE ?? 'prisma/seed.example.json';

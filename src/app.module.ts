@@ -11,6 +11,7 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpModule } from './http/http.module.js';
+import { MeModule } from './me/me.module.js';
 import { PrismaModule } from './database/prisma.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { OAuthEndpointsModule } from './sessions/oauth/oauth-endpoints.module.js';
@@ -39,6 +40,7 @@ export class AppModule {
         ServiceAccountModule,
         OAuthModule,
         AdminModule,
+        MeModule,
         HealthModule,
         FactoryFollowerModule,
         RetentionModule,

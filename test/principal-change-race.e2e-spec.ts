@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AccountsService } from '../src/admin/accounts.service.js';
+import { AccountsService } from '../src/accounts/accounts.service.js';
 import { UsersService } from '../src/users/users.service.js';
 import { newClientKey, signEmail, type ClientKey } from './support/fib-client.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { AccountsService } from '../src/admin/accounts.service.js';
+import { AccountsService } from '../src/accounts/accounts.service.js';
 import { SessionsService } from '../src/sessions/sessions.service.js';
 import { UsersService } from '../src/users/users.service.js';
 import { decodeJwtPart, newClientKey, signEmail, type ClientKey } from './support/fib-client.js';

@@ -1,7 +1,7 @@
 import { Wallet } from 'ethers';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { AddressInfo } from 'node:net';
-import { AccountsService } from '../src/admin/accounts.service.js';
+import { AccountsService } from '../src/accounts/accounts.service.js';
 import { MigrationRunner, readMigrations } from '../src/database/migration-runner.js';
 import { migrationsDir } from '../src/database/migrations-dir.js';
 import { openDatabase } from '../src/database/database-connection.js';

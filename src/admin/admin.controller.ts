@@ -7,14 +7,14 @@ import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
 import { ApiStatusTable } from '../http/status-table.js';
 import { RequestError } from '../common/domain-error.js';
 import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeOk, EXAMPLE_SESSION, EXAMPLE_TIME, EXAMPLE_UUID } from '../http/openapi.js';
-import { AccessTokenGuard, type AuthenticatedRequest } from '../sessions/access-token.guard.js';
-import { Roles } from '../sessions/roles.decorator.js';
+import { AccessTokenGuard, type AuthenticatedRequest } from '../auth/access-token.guard.js';
+import { Roles } from '../auth/roles.decorator.js';
 import type { SessionRecord } from '../sessions/session.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { PublicKeyCredential, UserRecord, UserWithCredentials, WalletCredential, WalletKind } from '../users/user.types.js';
 import { UsersService } from '../users/users.service.js';
 import { UserError } from '../users/users.errors.js';
-import { AccountsService } from './accounts.service.js';
+import { AccountsService } from '../accounts/accounts.service.js';
 import { AddPublicKeyDto, AddWalletDto, AuditQueryDto, CreateUserDto, PageQueryDto, SetPasswordDto } from './dto/admin.dto.js';
 
 const USER_ID = EXAMPLE_SESSION.userId;

@@ -1,14 +1,12 @@
 import { Module } from '@nestjs/common';
+import { AccountsModule } from '../accounts/accounts.module.js';
+import { AuthModule } from '../auth/auth.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
-import { AccountsService } from './accounts.service.js';
 import { AdminController } from './admin.controller.js';
-import { MeController } from './me.controller.js';
 
 @Module({
-  imports: [UsersModule, SessionsModule],
-  controllers: [AdminController, MeController],
-  providers: [AccountsService],
-  exports: [AccountsService],
+  imports: [UsersModule, SessionsModule, AccountsModule, AuthModule],
+  controllers: [AdminController],
 })
 export class AdminModule {}

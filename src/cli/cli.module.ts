@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
 import { HealthModule } from '../health/health.module.js';
-import { AdminModule } from '../admin/admin.module.js';
+import { AccountsModule } from '../accounts/accounts.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import { ChainModule } from '../chain/chain.module.js';
 import { ClockModule } from '../common/clock.module.js';
@@ -14,6 +14,6 @@ import { UsersModule } from '../users/users.module.js';
 @Module({})
 export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: CliModule, imports: [ConfigModule.forRoot(config), ClockModule, PrismaModule.forRoot('cli'), AuditModule, HealthModule, UsersModule, SessionsModule, AdminModule, ChainModule] };
+    return { module: CliModule, imports: [ConfigModule.forRoot(config), ClockModule, PrismaModule.forRoot('cli'), AuditModule, HealthModule, UsersModule, SessionsModule, AccountsModule, ChainModule] };
   }
 }

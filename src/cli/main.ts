@@ -70,7 +70,7 @@ const commands: Record<string, Handler> = {
       password: v['password-stdin'] ? await readStdin() : null,
       passwordExpiresAt: v['password-expires-at'] ?? null,
     };
-    const { AccountsService } = await import('../admin/accounts.service.js');
+    const { AccountsService } = await import('../accounts/accounts.service.js');
     return (await context()).get(AccountsService).createUser(input, 'cli');
   },
   'users list': async (args, context) => {
@@ -85,12 +85,12 @@ const commands: Record<string, Handler> = {
   },
   'users disable': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, id: { type: 'string' } });
-    const { AccountsService } = await import('../admin/accounts.service.js');
+    const { AccountsService } = await import('../accounts/accounts.service.js');
     return (await context()).get(AccountsService).disableUser(userRef(v), 'cli');
   },
   'users enable': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, id: { type: 'string' } });
-    const { AccountsService } = await import('../admin/accounts.service.js');
+    const { AccountsService } = await import('../accounts/accounts.service.js');
     return (await context()).get(AccountsService).enableUser(userRef(v), 'cli');
   },
   'users set-password': async (args, context) => {
@@ -98,17 +98,17 @@ const commands: Record<string, Handler> = {
     if (!v['password-stdin']) throw new CliUsageError('--password-stdin is required: the password is read from standard input, never from the command line');
     const email = required(v, 'email');
     const password = await readStdin();
-    const { AccountsService } = await import('../admin/accounts.service.js');
+    const { AccountsService } = await import('../accounts/accounts.service.js');
     return (await context()).get(AccountsService).setPassword(email, password, v['password-expires-at'] ?? null, 'cli');
   },
   'keys add': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, 'public-key': { type: 'string' } });
-    const { AccountsService } = await import('../admin/accounts.service.js');
+    const { AccountsService } = await import('../accounts/accounts.service.js');
     return (await context()).get(AccountsService).addPublicKey(required(v, 'email'), required(v, 'public-key'), 'cli');
   },
   'keys revoke': async (args, context) => {
     const v = parseCommandArgs(args, { email: { type: 'string' }, 'public-key': { type: 'string' } });
-    const { AccountsService } = await import('../admin/accounts.service.js');
+    const { AccountsService } = await import('../accounts/accounts.service.js');
     return (await context()).get(AccountsService).revokePublicKey(required(v, 'email'), required(v, 'public-key'), 'cli');
   },
   'signing-keys rotate': async (args, context) => {
@@ -135,7 +135,7 @@ const commands: Record<string, Handler> = {
   'db seed': async (args, context) => {
     const v = parseCommandArgs(args, { file: { type: 'string' } });
     const started = Date.now();
-    const [{ readSeedFile }, { AccountsService }] = await Promise.all([import('../users/seed-file.js'), import('../admin/accounts.service.js')]);
+    const [{ readSeedFile }, { AccountsService }] = await Promise.all([import('../users/seed-file.js'), import('../accounts/accounts.service.js')]);
     const users = await readSeedFile(v.file ?? 'prisma/seed.example.json');
     const result = await (await context()).get(AccountsService).seed(users);
     return { ...result, ms: Date.now() - started };

@@ -1,7 +1,7 @@
 import type { DomainError, NotReadyError, RequestError } from '../common/domain-error.js';
 import type { RateLimitError } from '../rate-limit/rate-limit.errors.js';
 import type { AuthenticationError } from '../sessions/authentication.errors.js';
-import type { DpopError } from '../sessions/dpop/dpop.errors.js';
+import type { DpopError } from '../sessions/dpop.errors.js';
 import type { TokenError } from '../tokens/token.errors.js';
 import type { UserError } from '../users/users.errors.js';
 import { dpopChallenge } from './dpop-challenge.js';

@@ -5,7 +5,7 @@ import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, EXAMPLE_UUID
 import { ApiStatusTable } from '../http/status-table.js';
 import { IntrospectDto } from './dto/introspect.dto.js';
 import { INTROSPECTING_ROLES, IntrospectionCallerGuard } from './oauth/introspection-caller.guard.js';
-import { Roles } from './roles.decorator.js';
+import { Roles } from '../auth/roles.decorator.js';
 import { SessionsService } from './sessions.service.js';
 import { SmallBody } from '../http/request-body.js';
 

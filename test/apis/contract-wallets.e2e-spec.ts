@@ -1,5 +1,5 @@
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
-import { AccountsService } from '../../src/admin/accounts.service.js';
+import { AccountsService } from '../../src/accounts/accounts.service.js';
 import { PrismaService } from '../../src/database/prisma.service.js';
 import { envelope } from '../support/envelope.js';
 import { eventually, startTestChain, type Creation, type Creator, type TestChain } from '../support/ethereum-node.js';

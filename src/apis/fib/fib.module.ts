@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { LoginModule } from '../../sessions/login/login.module.js';
+import { AuthModule } from '../../auth/auth.module.js';
 import { SessionsModule } from '../../sessions/sessions.module.js';
 import { SESSION_POLICY, type SessionPolicy } from '../../sessions/sessions.service.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -11,7 +11,7 @@ import { LoginChallengeService } from './login-challenge.service.js';
 
 /** The FIB session API (DESIGN section 3): Ed25519 signatures of the email. */
 @Module({
-  imports: [UsersModule, SessionsModule, LoginModule],
+  imports: [UsersModule, SessionsModule, AuthModule],
   controllers: [FibController],
   providers: [
     EmailSignatureStrategy,

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '../../config/app-config.js';
 import { ApiJsonResponse, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, SECURITY } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
-import { ClientAuthentication, type AuthenticatedClient } from '../../sessions/login/client-authentication.js';
+import { ClientAuthentication, type AuthenticatedClient } from '../../auth/client-authentication.js';
 import { formBody, formParam, requiredFormParam } from '../../sessions/oauth/form-body.js';
 import { OAuthMetadata } from '../../sessions/oauth/oauth-metadata.js';
 import { OAUTH_STATUS_TABLE } from '../../sessions/oauth/oauth-status-table.js';

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { basicCredentials } from '../../http/authorization-header.js';
-import { PasswordLogins } from '../../sessions/login/password-logins.js';
-import type { ProofVerifier, ProvenLogin } from '../../sessions/login/proof-verifier.js';
+import { PasswordLogins } from '../../auth/password-logins.js';
+import type { ProofVerifier, ProvenLogin } from '../../auth/proof-verifier.js';
 import { claimedEmailKey } from '../../users/email.js';
 import { serviceTokenTtl } from './dto/service-token.dto.js';
 

@@ -3,7 +3,7 @@ import { ApiBasicAuth, ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '../
 import { ApiJsonResponse, EXAMPLE_ACCESS_TOKEN, SECURITY } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
-import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
+import { LoginRoute, type LoginRequest } from '../../auth/login.guard.js';
 import { presentedToken } from '../../sessions/presented-token.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
 import { serviceTokenTtl, ServiceTokenDto } from './dto/service-token.dto.js';

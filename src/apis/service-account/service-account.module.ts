@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { LoginModule } from '../../sessions/login/login.module.js';
+import { AuthModule } from '../../auth/auth.module.js';
 import { SessionsModule } from '../../sessions/sessions.module.js';
 import { PasswordStrategy } from './password.strategy.js';
 import { ServiceAccountController } from './service-account.controller.js';
 
 /** The Redis Enterprise-style service-account API (DESIGN section 6): email and password over HTTP Basic. */
 @Module({
-  imports: [SessionsModule, LoginModule],
+  imports: [SessionsModule, AuthModule],
   controllers: [ServiceAccountController],
   providers: [PasswordStrategy],
 })

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { validateBody } from '../../http/validation.js';
-import { LoginRules } from '../../sessions/login/login-rules.js';
-import type { ProofVerifier, ProvenLogin } from '../../sessions/login/proof-verifier.js';
+import { LoginRules } from '../../auth/login-rules.js';
+import type { ProofVerifier, ProvenLogin } from '../../auth/proof-verifier.js';
 import { UsersService } from '../../users/users.service.js';
 import { SiweLoginDto } from './dto/siwe-login.dto.js';
 import { SiweNonces } from './siwe-nonces.js';

@@ -4,7 +4,7 @@ import { ok, type Envelope } from '../../http/envelope.js';
 import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, LOGGED_IN } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
-import { LoginRoute, type LoginRequest } from '../../sessions/login/login.guard.js';
+import { LoginRoute, type LoginRequest } from '../../auth/login.guard.js';
 import { tokenPairBody, type TokenPairBody } from '../../sessions/presented-token.js';
 import { SESSION_POLICY, SessionsService, type SessionPolicy } from '../../sessions/sessions.service.js';
 import { SiweLoginDto } from './dto/siwe-login.dto.js';

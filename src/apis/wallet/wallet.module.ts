@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { LoginModule } from '../../sessions/login/login.module.js';
+import { AuthModule } from '../../auth/auth.module.js';
 import { AppConfig } from '../../config/app-config.js';
 import { SessionsModule } from '../../sessions/sessions.module.js';
 import { SESSION_POLICY, type SessionPolicy } from '../../sessions/sessions.service.js';
@@ -19,7 +19,7 @@ import { WalletController } from './wallet.controller.js';
  * Ethereum (EIP-4361); either from an account or, through the chain, from a contract wallet.
  */
 @Module({
-  imports: [UsersModule, SessionsModule, LoginModule, ChainModule],
+  imports: [UsersModule, SessionsModule, AuthModule, ChainModule],
   controllers: [WalletController, SiweController],
   providers: [
     WalletSignatureStrategy,

@@ -1,10 +1,10 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { RequestError } from '../../common/domain-error.js';
-import { AccessTokenGuard } from '../access-token.guard.js';
+import { AccessTokenGuard } from '../../auth/access-token.guard.js';
 import { AuthenticationError } from '../authentication.errors.js';
-import { ClientAuthentication } from '../login/client-authentication.js';
-import type { VerifiedLogin } from '../login/verified-login.js';
+import { ClientAuthentication } from '../../auth/client-authentication.js';
+import type { VerifiedLogin } from '../verified-login.js';
 import { OAuthMetadata } from './oauth-metadata.js';
 
 /** The roles that may introspect. */

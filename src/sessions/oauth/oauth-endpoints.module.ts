@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { IntrospectionController } from '../introspection.controller.js';
-import { LoginModule } from '../login/login.module.js';
+import { AuthModule } from '../../auth/auth.module.js';
 import { SessionsModule } from '../sessions.module.js';
 import { DiscoveryController } from './discovery.controller.js';
 import { IntrospectionCallerGuard } from './introspection-caller.guard.js';
@@ -13,7 +13,7 @@ import { RevocationController } from './revocation.controller.js';
  * command line uses without the login machinery these need.
  */
 @Module({
-  imports: [SessionsModule, LoginModule],
+  imports: [SessionsModule, AuthModule],
   controllers: [IntrospectionController, RevocationController, DiscoveryController],
   providers: [OAuthMetadata, IntrospectionCallerGuard],
   exports: [OAuthMetadata],

@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AuditService } from '../../audit/audit.service.js';
-import { DomainError, RequestError, UnavailableError } from '../../common/domain-error.js';
-import { RateLimitError } from '../../rate-limit/rate-limit.errors.js';
-import { RateLimiterService } from '../../rate-limit/rate-limiter.service.js';
-import { AuthenticationError } from '../authentication.errors.js';
-import { DpopService } from '../dpop/dpop.service.js';
-import type { ProofOfPossession } from '../sessions.service.js';
+import { AuditService } from '../audit/audit.service.js';
+import { DomainError, RequestError, UnavailableError } from '../common/domain-error.js';
+import { RateLimitError } from '../rate-limit/rate-limit.errors.js';
+import { RateLimiterService } from '../rate-limit/rate-limiter.service.js';
+import { AuthenticationError } from '../sessions/authentication.errors.js';
+import { DpopService } from './dpop/dpop.service.js';
+import type { ProofOfPossession } from '../sessions/sessions.service.js';
 import type { ProofVerifier, ProvenLogin } from './proof-verifier.js';
-import type { VerifiedLogin } from './verified-login.js';
+import type { VerifiedLogin } from '../sessions/verified-login.js';
 
 /** What a route asks of a login beyond its proof. */
 export interface LoginConditions {

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { PasswordHasher } from '../../users/password-hasher.js';
-import { UsersService } from '../../users/users.service.js';
-import { AuthenticationError } from '../authentication.errors.js';
+import { PasswordHasher } from '../users/password-hasher.js';
+import { UsersService } from '../users/users.service.js';
+import { AuthenticationError } from '../sessions/authentication.errors.js';
 import { LoginRules } from './login-rules.js';
-import type { VerifiedLogin } from './verified-login.js';
+import type { VerifiedLogin } from '../sessions/verified-login.js';
 
 /** Service accounts' email-and-password proof, shared by every API that takes one. */
 @Injectable()

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { ProofKind, RateLimitedEndpoint } from '../../rate-limit/rate-limiter.service.js';
-import type { VerifiedLogin } from './verified-login.js';
+import type { ProofKind, RateLimitedEndpoint } from '../rate-limit/rate-limiter.service.js';
+import type { VerifiedLogin } from '../sessions/verified-login.js';
 
 /**
  * A proof that verified, with the single-use record it still holds (a challenge or SIWE nonce, a

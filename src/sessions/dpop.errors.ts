@@ -1,4 +1,4 @@
-import { DomainError } from '../../common/domain-error.js';
+import { DomainError } from '../common/domain-error.js';
 
 export type DpopErrorCode =
   /** A DPoP proof that was sent and does not hold (RFC 9449 section 7.1's invalid_dpop_proof). */

@@ -2,18 +2,18 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt, errors, jwtVerify } from 'jose';
-import { Clock } from '../../common/clock.js';
-import { RequestError } from '../../common/domain-error.js';
-import { basicCredentials } from '../../http/authorization-header.js';
-import { claimedEmailKey, isSameEmail, isWellFormedEmail, normalizeEmail } from '../../users/email.js';
-import { UsersService } from '../../users/users.service.js';
-import { AuthenticationError } from '../authentication.errors.js';
-import { OneTimeIdsRepository } from '../one-time-ids.repository.js';
-import type { ProofOfPossession } from '../sessions.service.js';
+import { Clock } from '../common/clock.js';
+import { RequestError } from '../common/domain-error.js';
+import { basicCredentials } from '../http/authorization-header.js';
+import { claimedEmailKey, isSameEmail, isWellFormedEmail, normalizeEmail } from '../users/email.js';
+import { UsersService } from '../users/users.service.js';
+import { AuthenticationError } from '../sessions/authentication.errors.js';
+import { OneTimeIdsRepository } from './one-time-ids.repository.js';
+import type { ProofOfPossession } from '../sessions/sessions.service.js';
 import { LoginAttempts, type LoginConditions } from './login-attempts.service.js';
 import { PasswordLogins } from './password-logins.js';
 import type { ProofVerifier, ProvenLogin } from './proof-verifier.js';
-import type { VerifiedLogin } from './verified-login.js';
+import type { VerifiedLogin } from '../sessions/verified-login.js';
 
 /** RFC 7523 section 2.2: the only assertion type sigauth takes. */
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

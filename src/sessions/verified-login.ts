@@ -1,4 +1,4 @@
-import type { CredentialKind, SessionPrincipal } from '../../users/user.types.js';
+import type { CredentialKind, SessionPrincipal } from '../users/user.types.js';
 
 /** The credential a login proved: a key, a wallet or a password (its id changes with each new password). */
 export interface Credential {

@@ -1,9 +1,9 @@
 import { jest } from '@jest/globals';
-import { Clock } from '../../common/clock.js';
-import { loadConfig } from '../../config/app-config.js';
-import { PasswordHasher } from '../../users/password-hasher.js';
-import type { UsersService } from '../../users/users.service.js';
-import { AuthenticationError } from '../authentication.errors.js';
+import { Clock } from '../common/clock.js';
+import { loadConfig } from '../config/app-config.js';
+import { PasswordHasher } from '../users/password-hasher.js';
+import type { UsersService } from '../users/users.service.js';
+import { AuthenticationError } from '../sessions/authentication.errors.js';
 import { LoginRules } from './login-rules.js';
 import { PasswordLogins } from './password-logins.js';
 

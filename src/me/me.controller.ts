@@ -4,7 +4,7 @@ import { ok, type Envelope } from '../http/envelope.js';
 import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
 import { ApiStatusTable } from '../http/status-table.js';
 import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeOk, EXAMPLE_SESSION } from '../http/openapi.js';
-import { AccessTokenGuard, type AuthenticatedRequest } from '../sessions/access-token.guard.js';
+import { AccessTokenGuard, type AuthenticatedRequest } from '../auth/access-token.guard.js';
 import type { SessionRecord } from '../sessions/session.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { UserError } from '../users/users.errors.js';

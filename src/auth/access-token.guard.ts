@@ -6,7 +6,7 @@ import { RequestError } from '../common/domain-error.js';
 import type { Role } from '../users/user.types.js';
 import { DpopService } from './dpop/dpop.service.js';
 import { ROLES_KEY } from './roles.decorator.js';
-import { SessionsService } from './sessions.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import type { AccessClaims } from '../tokens/token.types.js';
 
 export type AuthenticatedRequest = FastifyRequest & { principal: AccessClaims };

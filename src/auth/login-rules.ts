@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../../common/clock.js';
-import { AppConfig } from '../../config/app-config.js';
-import { AuthenticationError, passwordExpired } from '../authentication.errors.js';
+import { Clock } from '../common/clock.js';
+import { AppConfig } from '../config/app-config.js';
+import { AuthenticationError, passwordExpired } from '../sessions/authentication.errors.js';
 
 /** The rules every login API applies alike, written once. */
 @Injectable()

@@ -2,11 +2,11 @@ import { applyDecorators, HttpCode, Inject, Injectable, mixin, Post, UseGuards, 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator } from 'passport';
 import { Strategy as CustomStrategy } from 'passport-custom';
-import type { ProofOfPossession } from '../sessions.service.js';
+import type { ProofOfPossession } from '../sessions/sessions.service.js';
 import { LoginAttempts, type LoginConditions } from './login-attempts.service.js';
 import type { ProofVerifier, ProvenLogin } from './proof-verifier.js';
-import type { VerifiedLogin } from './verified-login.js';
-import { SmallBody } from '../../http/request-body.js';
+import type { VerifiedLogin } from '../sessions/verified-login.js';
+import { SmallBody } from '../http/request-body.js';
 
 export type LoginRequest = FastifyRequest & { user: VerifiedLogin; possession: ProofOfPossession };
 

@@ -4,8 +4,8 @@ import { Clock } from '../../common/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { DpopProofError, verifyDpopProof } from '@sigauth/guard/dpop';
 import { OneTimeIdsRepository } from '../one-time-ids.repository.js';
-import type { ProofOfPossession } from '../sessions.service.js';
-import { DpopError } from './dpop.errors.js';
+import type { ProofOfPossession } from '../../sessions/sessions.service.js';
+import { DpopError } from '../../sessions/dpop.errors.js';
 
 /** A DPoP proof whose signature, method, URL, age and `ath` hold, and whose jti is not yet recorded. */
 export interface CheckedDpopProof extends ProofOfPossession {
