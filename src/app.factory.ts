@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { REDIS_ERROR_SCHEMA } from './apis/service-account/service-account.openapi.js';
-import { OAUTH_ERROR_SCHEMA } from './sessions/oauth/oauth.openapi.js';
+import { OAUTH_ERROR_SCHEMA } from './apis/oauth/oauth.openapi.js';
 import { RequestError } from './common/domain-error.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
 import { ENVELOPE_ERROR_SCHEMA, packageVersion, SECURITY, serveSwaggerUi } from './http/openapi.js';

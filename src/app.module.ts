@@ -14,7 +14,6 @@ import { HttpModule } from './http/http.module.js';
 import { MeModule } from './me/me.module.js';
 import { PrismaModule } from './database/prisma.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
-import { OAuthEndpointsModule } from './sessions/oauth/oauth-endpoints.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { UsersModule } from './users/users.module.js';
@@ -34,7 +33,6 @@ export class AppModule {
         RateLimitModule,
         UsersModule,
         SessionsModule,
-        OAuthEndpointsModule,
         FibModule,
         WalletModule,
         ServiceAccountModule,

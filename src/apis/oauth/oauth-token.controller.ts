@@ -5,11 +5,11 @@ import { AppConfig } from '../../config/app-config.js';
 import { ApiJsonResponse, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, SECURITY } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { ClientAuthentication, type AuthenticatedClient } from '../../auth/client-authentication.js';
-import { formBody, formParam, requiredFormParam } from '../../sessions/oauth/form-body.js';
-import { OAuthMetadata } from '../../sessions/oauth/oauth-metadata.js';
-import { OAUTH_STATUS_TABLE } from '../../sessions/oauth/oauth-status-table.js';
-import { OAuthError } from '../../sessions/oauth/oauth.errors.js';
-import { ApiOAuthCommonErrors, ApiOAuthError, formSchema } from '../../sessions/oauth/oauth.openapi.js';
+import { formBody, formParam, requiredFormParam } from './form-body.js';
+import { OAuthMetadata } from './oauth-metadata.js';
+import { OAUTH_STATUS_TABLE } from './oauth-status-table.js';
+import { OAuthError } from './oauth.errors.js';
+import { ApiOAuthCommonErrors, ApiOAuthError, formSchema } from './oauth.openapi.js';
 import { SessionsService, type SessionPolicy, type TokenPair } from '../../sessions/sessions.service.js';
 import { SmallBody } from '../../http/request-body.js';
 

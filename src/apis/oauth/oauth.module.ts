@@ -1,12 +1,21 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../../auth/auth.module.js';
-import { OAuthEndpointsModule } from '../../sessions/oauth/oauth-endpoints.module.js';
 import { SessionsModule } from '../../sessions/sessions.module.js';
+import { DiscoveryController } from './discovery.controller.js';
+import { IntrospectionCallerGuard } from './introspection-caller.guard.js';
+import { IntrospectionController } from './introspection.controller.js';
+import { OAuthMetadata } from './oauth-metadata.js';
 import { OAuthTokenController } from './oauth-token.controller.js';
+import { RevocationController } from './revocation.controller.js';
 
-/** The OAuth 2 token endpoint (DESIGN section 4): service accounts as OAuth clients. */
+/**
+ * The OAuth 2 wire, whole: the token endpoint (service accounts as OAuth clients), introspection
+ * (RFC 7662), revocation (RFC 7009) and discovery (RFC 8414), with their form bodies, errors and
+ * status table, over the session core and the login pipeline's client authentication.
+ */
 @Module({
-  imports: [SessionsModule, AuthModule, OAuthEndpointsModule],
-  controllers: [OAuthTokenController],
+  imports: [SessionsModule, AuthModule],
+  controllers: [OAuthTokenController, IntrospectionController, RevocationController, DiscoveryController],
+  providers: [OAuthMetadata, IntrospectionCallerGuard],
 })
 export class OAuthModule {}

@@ -2,9 +2,9 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import type { FastifyRequest } from 'fastify';
 import { RequestError } from '../../common/domain-error.js';
 import { AccessTokenGuard } from '../../auth/access-token.guard.js';
-import { AuthenticationError } from '../authentication.errors.js';
+import { AuthenticationError } from '../../sessions/authentication.errors.js';
 import { ClientAuthentication } from '../../auth/client-authentication.js';
-import type { VerifiedLogin } from '../verified-login.js';
+import type { VerifiedLogin } from '../../sessions/verified-login.js';
 import { OAuthMetadata } from './oauth-metadata.js';
 
 /** The roles that may introspect. */

@@ -1,13 +1,13 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '../http/openapi-decorators.js';
-import { ENVELOPE_STATUS_TABLE } from '../http/envelope-status-table.js';
-import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, EXAMPLE_UUID, schemaOf } from '../http/openapi.js';
-import { ApiStatusTable } from '../http/status-table.js';
+import { ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '../../http/openapi-decorators.js';
+import { ENVELOPE_STATUS_TABLE } from '../../http/envelope-status-table.js';
+import { ApiAccessToken, ApiEnvelopeCommonErrors, ApiEnvelopeError, EXAMPLE_UUID, schemaOf } from '../../http/openapi.js';
+import { ApiStatusTable } from '../../http/status-table.js';
 import { IntrospectDto } from './dto/introspect.dto.js';
-import { INTROSPECTING_ROLES, IntrospectionCallerGuard } from './oauth/introspection-caller.guard.js';
-import { Roles } from '../auth/roles.decorator.js';
-import { SessionsService } from './sessions.service.js';
-import { SmallBody } from '../http/request-body.js';
+import { INTROSPECTING_ROLES, IntrospectionCallerGuard } from './introspection-caller.guard.js';
+import { Roles } from '../../auth/roles.decorator.js';
+import { SessionsService } from '../../sessions/sessions.service.js';
+import { SmallBody } from '../../http/request-body.js';
 
 export type IntrospectionResponse =
   | { active: false }

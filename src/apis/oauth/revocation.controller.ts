@@ -3,11 +3,11 @@ import { ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiTags } from '../../ht
 import { ApiJsonResponse } from '../../http/openapi.js';
 import type { FastifyRequest } from 'fastify';
 import { ApiStatusTable } from '../../http/status-table.js';
-import { AuthenticationError } from '../authentication.errors.js';
-import { DpopError } from '../dpop.errors.js';
+import { AuthenticationError } from '../../sessions/authentication.errors.js';
+import { DpopError } from '../../sessions/dpop.errors.js';
 import { DpopService } from '../../auth/dpop/dpop.service.js';
 import { ClientAuthentication } from '../../auth/client-authentication.js';
-import { SessionsService } from '../sessions.service.js';
+import { SessionsService } from '../../sessions/sessions.service.js';
 import { formBody, requiredFormParam } from './form-body.js';
 import { OAuthMetadata } from './oauth-metadata.js';
 import { OAUTH_STATUS_TABLE } from './oauth-status-table.js';

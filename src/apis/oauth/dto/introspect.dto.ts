@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '../../http/openapi-decorators.js';
+import { ApiProperty, ApiPropertyOptional } from '../../../http/openapi-decorators.js';
 import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 
 /** RFC 7662 request, as JSON or application/x-www-form-urlencoded. */
