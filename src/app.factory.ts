@@ -13,7 +13,7 @@ import { loadSwagger } from './http/openapi-decorators.js';
 import { limitBodies, parseFormBody, parseJsonBody } from './http/request-body.js';
 import { requestContext } from './http/request-context.js';
 import type { RenderedError } from './http/status-table.js';
-import { StatusTables } from './http/status-tables.js';
+import { StatusTableRegistry } from './http/status-table-registry.js';
 import { MetricsService } from './health/metrics.service.js';
 import type { AppConfig, TrustProxy } from './config/app-config.js';
 
@@ -72,7 +72,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const logger = createLogger(config.LOG_LEVEL);
   // Errors met before Nest routes a request are answered through the table of the controller
   // whose path the request is under; the tables are known once the application is built.
-  const built: { tables?: StatusTables } = {};
+  const built: { tables?: StatusTableRegistry } = {};
   const renderEarly = (error: unknown, url: string, requestId: string): RenderedError => built.tables!.render(error, url, requestId);
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -114,7 +114,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
   });
-  built.tables = app.get(StatusTables);
+  built.tables = app.get(StatusTableRegistry);
   const fastify = app.getHttpAdapter().getInstance();
   // Bodies are measured and parsed here, before any guard, pipe or rate limit: cheaply, and alike on every route.
   limitBodies(fastify, config.LOGIN_BODY_LIMIT_BYTES);

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE, DiscoveryModule } from '@nestjs/core';
-import { PreRoutingExceptionFilter, StatusTables } from './status-tables.js';
+import { PreRoutingExceptionFilter, StatusTableRegistry } from './status-table-registry.js';
 import { validationPipe } from './validation.js';
 
 /**
@@ -11,7 +11,7 @@ import { validationPipe } from './validation.js';
 @Global()
 @Module({
   imports: [DiscoveryModule],
-  providers: [StatusTables, { provide: APP_FILTER, useClass: PreRoutingExceptionFilter }, { provide: APP_PIPE, useValue: validationPipe }],
-  exports: [StatusTables],
+  providers: [StatusTableRegistry, { provide: APP_FILTER, useClass: PreRoutingExceptionFilter }, { provide: APP_PIPE, useValue: validationPipe }],
+  exports: [StatusTableRegistry],
 })
 export class HttpModule {}

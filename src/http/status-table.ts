@@ -74,7 +74,7 @@ export const STATUS_TABLE = Symbol('sigauth:status-table');
 /**
  * A controller's own status table: every error its routes raise is answered through it. The table
  * also answers errors met before routing on the controller's path (a body too large, a bad JSON
- * body, an unknown route below it); see StatusTables.
+ * body, an unknown route below it); see StatusTableRegistry.
  */
 export function ApiStatusTable(table: StatusTable): ClassDecorator {
   return applyDecorators(SetMetadata(STATUS_TABLE, table), UseFilters(new StatusTableFilter(table)));

@@ -11,7 +11,7 @@ import { renderError, STATUS_TABLE, type RenderedError, type StatusTable } from 
  * request is under, as the controllers declare them; the envelope table anywhere else.
  */
 @Injectable()
-export class StatusTables {
+export class StatusTableRegistry {
   private prefixes?: { prefix: string; table: StatusTable }[];
 
   constructor(private readonly discovery: DiscoveryService) {}
@@ -43,7 +43,7 @@ export class StatusTables {
 @Catch()
 @Injectable()
 export class PreRoutingExceptionFilter implements ExceptionFilter {
-  constructor(private readonly tables: StatusTables) {}
+  constructor(private readonly tables: StatusTableRegistry) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
