@@ -332,6 +332,82 @@ describe('session core: token semantics', () => {
     // Bound through its session: the same legacy token is still refused by another API.
     expect((await walletRefresh({ accessToken: pair.accessToken, refreshToken: legacy })).status).toBe(401);
   });
+
+  describe('the audit log', () => {
+    type Event = { type: string; outcome: string; reason: string | null; userId: string | null; principal: string | null; sessionId: string | null; requestId: string | null };
+    let adminToken: string;
+    let aliceId: string;
+    let eveId: string;
+    beforeAll(async () => {
+      const users = service.app.get(UsersService);
+      const admin = newClientKey();
+      await users.create({ email: 'auditor@example.org', account: 'auditor@example', role: 'ROLE_ADMIN', publicKeys: [admin.publicKeyHex] });
+      adminToken = (await fibLogin(admin, 'auditor@example.org')).accessToken;
+      aliceId = (await users.getByEmail('alice@example.org')).id;
+      eveId = (await users.getByEmail('eve@example.org')).id;
+    });
+    const eventsOf = async (requestId: string): Promise<Event[]> => {
+      const res = await service.http().get('/auth/api/v1/admin/audit?limit=1000').set('Authorization', `Bearer ${adminToken}`);
+      expect(res.status).toBe(200);
+      return (res.body.data.events as Event[]).filter((e) => e.requestId === requestId);
+    };
+    const refusal = (reason: string, userId: string, principal: string, sessionId: string) => [
+      expect.objectContaining({ type: 'token.refresh', outcome: 'failure', reason, userId, principal, sessionId }),
+    ];
+    const sidOf = (token: string) => decodeJwtPart(token, 1).sid as string;
+
+    it('records every refused rotation once, with its reason; a reuse only as a reuse; a forged token not at all', async () => {
+      const ended = await fibLogin();
+      expect((await logout(ended.accessToken)).status).toBe(200);
+      expect((await fibRefresh(ended.refreshToken).set('X-Request-Id', 'refusal-ended')).status).toBe(401);
+
+      const foreign = await walletLogin();
+      expect((await fibRefresh(foreign.refreshToken).set('X-Request-Id', 'refusal-other-api')).status).toBe(401);
+
+      const [first, second] = [await walletLogin(), await walletLogin()];
+      const mismatched = await walletRefresh({ accessToken: first.accessToken, refreshToken: second.refreshToken }).set('X-Request-Id', 'refusal-pair');
+      expect(mismatched.status).toBe(401);
+
+      const live = await fibLogin();
+      const claims = decodeJwtPart(live.refreshToken, 1);
+      const { randomUUID } = await import('node:crypto');
+      const keys = service.app.get(SigningKeysService);
+      const { TokenService } = await import('../src/tokens/token.service.js');
+      const unknown = service.app.get(TokenService).signRefresh(await keys.signingKey(), {
+        sub: claims.sub as string,
+        acjti: randomUUID(),
+        clientId: 'fib',
+        sid: claims.sid as string,
+        iat: claims.iat as number,
+        exp: claims.exp as number,
+        jti: randomUUID(),
+      }).token;
+      expect((await fibRefresh(unknown).set('X-Request-Id', 'refusal-unknown')).status).toBe(401);
+
+      const expiring = await fibLogin();
+      clock.advance(MAX_AGE_SECONDS * 1000);
+      const expired = await fibRefresh(expiring.refreshToken).set('X-Request-Id', 'refusal-expired');
+      expect(expired.body).toEqual(envelope(401, 'InvalidToken', 'token has expired'));
+      clock.reset();
+
+      const reused = await fibLogin();
+      expect((await fibRefresh(reused.refreshToken)).status).toBe(200);
+      clock.advance((GRACE_SECONDS + 1) * 1000);
+      expect((await fibRefresh(reused.refreshToken).set('X-Request-Id', 'refusal-reuse')).status).toBe(401);
+      clock.reset();
+
+      const [header, payload] = live.refreshToken.split('.');
+      expect((await fibRefresh(`${header}.${payload}.${'A'.repeat(86)}`).set('X-Request-Id', 'refusal-forged')).status).toBe(401);
+
+      expect(await eventsOf('refusal-ended')).toEqual(refusal('SESSION_ENDED', aliceId, 'alice@example.org', sidOf(ended.refreshToken)));
+      expect(await eventsOf('refusal-other-api')).toEqual(refusal('OTHER_API', eveId, 'eve@example.org', sidOf(foreign.refreshToken)));
+      expect(await eventsOf('refusal-pair')).toEqual(refusal('TOKEN_PAIR_MISMATCH', eveId, 'eve@example.org', sidOf(second.refreshToken)));
+      expect(await eventsOf('refusal-unknown')).toEqual(refusal('REFRESH_TOKEN_UNKNOWN', aliceId, 'alice@example.org', sidOf(live.refreshToken)));
+      expect(await eventsOf('refusal-expired')).toEqual(refusal('REFRESH_TOKEN_EXPIRED', aliceId, 'alice@example.org', sidOf(expiring.refreshToken)));
+      expect(await eventsOf('refusal-reuse')).toEqual([expect.objectContaining({ type: 'token.reuse_detected', outcome: 'failure', reason: 'REFRESH_TOKEN_REUSED' })]);
+      expect(await eventsOf('refusal-forged')).toEqual([]);
+    });
+  });
 });
 
 describeOnPostgres('the session-core migration', () => {

@@ -16,12 +16,26 @@ import { TokenError } from '../tokens/token.errors.js';
 import { isSameEmail } from '../users/email.js';
 import { subjectOf } from '../users/user.types.js';
 import { LEGACY_CLIENT, TokenService } from '../tokens/token.service.js';
-import type { AccessClaims, IssuedToken, RefreshClaims } from '../tokens/token.types.js';
+import type { AccessClaims, IssuedToken, RefreshClaims, TokenClaims as IssuedClaims } from '../tokens/token.types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const BOUND_SESSION = 'the session is bound to a DPoP key: refresh with a DPoP proof signed by that key';
 const BOUND_ACCESS_TOKEN = 'the access token is bound to a DPoP key: send Authorization: DPoP with a proof by that key';
+
+/** Why a rotation refuses a refresh token this service signed: the code the audit log records, and the error the client gets. */
+const REFRESH_REFUSALS = {
+  unknown: { code: 'REFRESH_TOKEN_UNKNOWN', error: () => new TokenError('INVALID_TOKEN', 'refresh token is unknown') },
+  expired: { code: 'REFRESH_TOKEN_EXPIRED', error: () => new TokenError('INVALID_TOKEN', 'token has expired') },
+  'max-age': { code: 'SESSION_MAX_AGE', error: () => new TokenError('INVALID_TOKEN', 'session has reached its maximum age; log in again') },
+  ended: { code: 'SESSION_ENDED', error: () => new TokenError('INVALID_TOKEN', 'session has ended') },
+  inactive: { code: 'SESSION_INACTIVE', error: () => new TokenError('INVALID_TOKEN', 'session has ended') },
+  'unproven-key': { code: 'UNPROVEN_KEY', error: () => new DpopError('UNPROVEN_KEY', BOUND_SESSION) },
+  'pair-mismatch': { code: 'TOKEN_PAIR_MISMATCH', error: () => new TokenError('TOKEN_PAIR_MISMATCH', 'the access token was not issued with this refresh token') },
+  'other-api': { code: 'OTHER_API', error: () => new TokenError('INVALID_TOKEN', 'token was issued to another API') },
+} satisfies Record<string, { code: string; error: () => Error }>;
+
+type RefreshRefusal = keyof typeof REFRESH_REFUSALS;
 
 /** How the sessions of one API live: the client id they are bound to, and their token lifetimes in seconds. */
 export interface SessionPolicy {
@@ -130,20 +144,50 @@ export class SessionsService {
   rotate(presented: Extract<PresentedCredential, { kind: 'service' }>, policy: Pick<SessionPolicy, 'clientId'>): Promise<IssuedToken>;
   async rotate(presented: PresentedCredential, policy: SessionPolicy | Pick<SessionPolicy, 'clientId'>, proof: ProofOfPossession = {}): Promise<TokenPair | IssuedToken> {
     if (presented.kind === 'service') return this.renewAccessOnly(presented.accessToken, policy.clientId, presented.ttl);
-    const claims = await this.tokens.verifyRefresh(presented.refreshToken);
-    this.assertClient(claims.client_id, policy.clientId);
+    const claims = await this.refreshClaims(presented.refreshToken);
+    if (!this.isClient(claims.client_id, policy.clientId)) throw await this.refused(claims, 'other-api');
     // The rotation checks the key in the statement that rotates; what comes before it must not act
     // for a caller without the key either: a mismatched pair revokes the session, a proof is spent.
-    if (presented.kind === 'pair' || proof.jkt !== undefined) await this.assertKeyProven(claims.sid, proof);
+    if (presented.kind === 'pair' || proof.jkt !== undefined) await this.assertKeyProven(claims, proof);
     if (presented.kind === 'pair') await this.assertIssuedTogether(presented.accessToken, claims, policy.clientId);
     await proof.spend?.();
     return this.rotateFamily(claims, policy as SessionPolicy, proof);
   }
 
+  /**
+   * The claims of a refresh token this service signed. Its expiry is checked here rather than in
+   * the verification, so that an expired token is refused and audited like every other refusal;
+   * a token that does not verify is not audited: anyone can forge one, and it names no session.
+   */
+  private async refreshClaims(token: string): Promise<RefreshClaims> {
+    const claims = await this.tokens.verifyRefresh(token, { ignoreExpiry: true });
+    if (claims.exp <= Math.floor(this.clock.now() / 1000)) throw await this.refused(claims, 'expired');
+    return claims;
+  }
+
+  /**
+   * Records a refused rotation in the audit log, once, and gives the error to throw (reuse has an
+   * event of its own). The user is looked up so the event is found under them; the refusal stands
+   * whether or not that lookup succeeds, so an unreachable database cannot turn it into a 503.
+   */
+  private async refused(claims: RefreshClaims, refusal: RefreshRefusal, error: Error = REFRESH_REFUSALS[refusal].error()): Promise<Error> {
+    const session = await this.sessions.findById(claims.sid).catch(() => undefined);
+    this.audit.record({
+      type: 'token.refresh',
+      outcome: 'failure',
+      reason: REFRESH_REFUSALS[refusal].code,
+      userId: session?.userId ?? null,
+      principal: claims.sub,
+      sessionId: claims.sid,
+      details: { client: claims.client_id },
+    });
+    return error;
+  }
+
   /** RFC 9449: a DPoP-bound session is acted on only by a request that proves its key. */
-  private async assertKeyProven(sessionId: string, proof: ProofOfPossession): Promise<void> {
-    const session = await this.sessions.findById(sessionId);
-    if (session?.dpopJkt && session.dpopJkt !== proof.jkt) throw new DpopError('UNPROVEN_KEY', BOUND_SESSION);
+  private async assertKeyProven(claims: RefreshClaims, proof: ProofOfPossession): Promise<void> {
+    const session = await this.sessions.findById(claims.sid);
+    if (session?.dpopJkt && session.dpopJkt !== proof.jkt) throw await this.refused(claims, 'unproven-key');
   }
 
   /**
@@ -157,11 +201,11 @@ export class SessionsService {
       access = await this.tokens.verifyAccess(accessToken, { ignoreExpiry: true });
     } catch (error) {
       await this.sessions.revokeByRefreshToken(refresh.jti, 'refresh with an invalid access token', this.now());
-      throw error;
+      throw await this.refused(refresh, 'pair-mismatch', error as Error);
     }
     if (access.jti !== refresh.acjti || access.sid !== refresh.sid || access.client_id !== refresh.client_id || !this.isClient(access.client_id, clientId)) {
       await this.sessions.revokeByRefreshToken(refresh.jti, 'refresh with a mismatched access token', this.now());
-      throw new TokenError('TOKEN_PAIR_MISMATCH', 'the access token was not issued with this refresh token');
+      throw await this.refused(refresh, 'pair-mismatch');
     }
   }
 
@@ -180,10 +224,10 @@ export class SessionsService {
       graceMs: this.config.REFRESH_REUSE_GRACE * 1000,
       proofJkt: proof.jkt ?? null,
     });
-    const child = this.rotated(outcome);
+    const child = await this.rotated(outcome, claims);
     // A grace answer is the pair the first presentation got: the same fields, signed by the same key.
     const signer = outcome.kind === 'rotated' && outcome.grace ? await this.keys.privateKey(child.kid) : key;
-    if (!signer) throw new TokenError('INVALID_TOKEN', 'session has ended');
+    if (!signer) throw await this.refused(claims, 'ended');
     const pair = this.signPair(signer, child);
     this.audit.record({
       type: 'token.refresh',
@@ -196,7 +240,7 @@ export class SessionsService {
     return pair;
   }
 
-  private rotated(outcome: RotationOutcome): IssuedChild {
+  private async rotated(outcome: RotationOutcome, claims: RefreshClaims): Promise<IssuedChild> {
     switch (outcome.kind) {
       case 'rotated':
         return outcome.child;
@@ -205,19 +249,7 @@ export class SessionsService {
         this.audit.record({ type: 'token.reuse_detected', outcome: 'failure', reason: 'REFRESH_TOKEN_REUSED', userId: outcome.userId, sessionId: outcome.sessionId });
         throw new TokenError('INVALID_TOKEN', 'refresh token was already used; the session has been revoked');
       case 'invalid':
-        switch (outcome.reason) {
-          case 'unknown':
-            throw new TokenError('INVALID_TOKEN', 'refresh token is unknown');
-          case 'expired':
-            throw new TokenError('INVALID_TOKEN', 'token has expired');
-          case 'max-age':
-            throw new TokenError('INVALID_TOKEN', 'session has reached its maximum age; log in again');
-          case 'ended':
-          case 'inactive':
-            throw new TokenError('INVALID_TOKEN', 'session has ended');
-          case 'unproven-key':
-            throw new DpopError('UNPROVEN_KEY', BOUND_SESSION);
-        }
+        throw await this.refused(claims, outcome.reason);
     }
   }
 
@@ -364,13 +396,8 @@ export class SessionsService {
    * one; `cnf` names the DPoP key of a bound session's tokens, refresh tokens included.
    */
   async introspect(token: string): Promise<TokenClaims | undefined> {
-    let claims;
-    try {
-      claims = await this.tokens.verify(token, 'either', {});
-    } catch (error) {
-      if (error instanceof TokenError) return undefined;
-      throw error;
-    }
+    const claims = await this.verifiedOrUndefined(token);
+    if (!claims) return undefined;
     const session = await this.liveSessions.find(claims.sid);
     if (!session || (claims.token_use === 'access' && session.role !== claims.role)) return undefined;
     if (claims.token_use === 'refresh' && !(await this.sessions.isRefreshTokenLive(claims.jti, this.now()))) return undefined;
@@ -382,14 +409,18 @@ export class SessionsService {
    * anything else (a foreign, malformed or expired token), which is not an error to the caller.
    */
   async sessionOfToken(token: string): Promise<SessionRecord | undefined> {
-    let claims;
+    const claims = await this.verifiedOrUndefined(token);
+    return claims && this.sessions.findById(claims.sid);
+  }
+
+  /** The claims of a token this service issued, of either use; anything else (foreign, malformed, expired) is undefined, as RFC 7009 and 7662 answer it. */
+  private async verifiedOrUndefined(token: string): Promise<IssuedClaims | undefined> {
     try {
-      claims = await this.tokens.verify(token, 'either', {});
+      return await this.tokens.verify(token, 'either', {});
     } catch (error) {
       if (error instanceof TokenError) return undefined;
       throw error;
     }
-    return this.sessions.findById(claims.sid);
   }
 
   private now(): Date {

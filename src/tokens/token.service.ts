@@ -136,8 +136,8 @@ export class TokenService {
     return claims as AccessClaims;
   }
 
-  verifyRefresh(token: string): Promise<RefreshClaims> {
-    return this.verify(token, 'refresh', {}) as Promise<RefreshClaims>;
+  verifyRefresh(token: string, options: VerifyOptions = {}): Promise<RefreshClaims> {
+    return this.verify(token, 'refresh', options) as Promise<RefreshClaims>;
   }
 
   /**
