@@ -1,9 +1,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** The API adapters (DESIGN section 1): each an island over the session core. */
+/** The API adapters: each an island over the session core, so that one API's wire format never leaks into another's. */
 const ADAPTERS = ['fib', 'wallet', 'service-account', 'oauth'];
-/** Only src/chain talks to the Ethereum node (DESIGN section 1): nothing else makes a viem transport or client. */
+/** Only src/chain talks to the Ethereum node, so one place holds its timeouts and trust: nothing else makes a viem transport or client. */
 const NODE_CLIENT = { name: 'viem', importNames: ['createPublicClient', 'createWalletClient', 'createClient', 'http', 'webSocket', 'fallback', 'custom'], message: 'Only src/chain talks to the Ethereum node: use ChainClient or ContractSignatures.' };
 const NO_ADAPTERS = { group: ['**/apis/**', '**/apis'], message: 'Only the composition root (app.module.ts, app.factory.ts) imports an API adapter: move the shared piece down into sessions, http or common.' };
 

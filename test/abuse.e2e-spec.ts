@@ -16,7 +16,7 @@ const basic = (email: string, password: string) => `Basic ${Buffer.from(`${email
 const statusCounts = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
 
 /**
- * Abuse resistance (DESIGN section 8): budgets that cannot be overdrawn or turned against users,
+ * Abuse resistance: budgets that cannot be overdrawn or turned against users,
  * an audit log that one request cannot stop, proxies trusted only as far as they are, signing keys
  * that can be revoked at once. Every instance here runs on PostgreSQL: several share a database.
  */

@@ -1,7 +1,7 @@
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
 
 /**
- * Every route's status table (DESIGN sections 3 to 8; the controllers' tables in src/http and src/apis/*),
+ * Every route's status table (the controllers' tables in src/http and src/apis/*),
  * as the HTTP statuses its OpenAPI operation must list. A route the app registers without a row here
  * fails the test: document it in its controller, then add its row.
  */

@@ -10,7 +10,7 @@ import { createTestStorage, startTestApp, type TestApp, type TestStorage } from 
 
 /**
  * Concurrency (issue 8): many requests at once on one token, one user, one email or one signature.
- * No 5xx, no duplicate, and the refresh-family invariants of DESIGN section 4 hold in the database.
+ * No 5xx, no duplicate, and the refresh-family invariants hold in the database.
  */
 const FIB = '/auth/api/v1/authentication-management';
 
@@ -42,7 +42,7 @@ onPostgres('races', () => {
   const walletBody = (timestampInMs: number) => ({ signer: wallet.address, timestampInMs, signature: wallet.signingKey.sign(hashMessage(String(timestampInMs))).serialized });
 
   /**
-   * DESIGN section 4 after concurrent refreshes of `presented`: it is retired, every token issued
+   * The refresh family after concurrent refreshes of `presented`: it is retired, every token issued
    * for it names it as parent, sits in its session and is live, and the session is not revoked.
    */
   async function expectOneRotation(presented: string, issued: string[]): Promise<void> {

@@ -48,7 +48,7 @@ function fibClient(service: TestApp, key: ClientKey, email: string) {
 // The session half runs on the run's backend and, whatever that is, on embedded PGlite too.
 const BACKENDS = [...new Set([testBackend(), 'pglite' as const])];
 
-/** DESIGN section 8: what every login, refresh and request writes is deleted once its retention is over. */
+/** What every login, refresh and request writes is deleted once its retention is over. */
 describe.each(BACKENDS)('retention cleanup of sessions and refresh tokens (%s)', (backend) => {
   let storage: TestStorage;
   let service: TestApp;

@@ -7,7 +7,7 @@ import { describeOnPostgres } from './support/postgres.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
 
 const FIB = '/auth/api/v1/authentication-management';
-/** DESIGN, section 4 / issue 16: a session that ends is refused by introspection everywhere within this. */
+/** Issue 16: a session that ends is refused by introspection everywhere within this. */
 const EVERYWHERE_WITHIN_MS = 100;
 
 interface Pair {

@@ -25,7 +25,7 @@ interface Pair {
 }
 
 /**
- * The session core's token semantics (DESIGN section 4), across the APIs: sessions bound to the API
+ * The session core's token semantics, across the APIs: sessions bound to the API
  * that opened them, a grace answer that is the first child byte for byte, explicitly typed tokens,
  * the maximum age, rotations racing revocations, and password changes.
  */

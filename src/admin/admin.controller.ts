@@ -57,7 +57,7 @@ function ApiUserId(): MethodDecorator {
 const CONFLICT = ['Conflict', 'the user already holds this public key', 'the email is taken, or the credential is already held'] as const;
 const INVALID_PUBLIC_KEY = ['InvalidPublicKey', 'public key is not a valid Ed25519 point', 'the key is not 64 hex digits, not a valid Ed25519 point, or of small order'] as const;
 
-/** The admin API (DESIGN section 7): users, credentials, sessions and the audit log, for ROLE_ADMIN bearers. */
+/** The admin API: users, credentials, sessions and the audit log, for ROLE_ADMIN bearers. */
 @ApiTags('Admin')
 @ApiStatusTable(ENVELOPE_STATUS_TABLE)
 @ApiAccessToken('ROLE_ADMIN')

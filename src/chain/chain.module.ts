@@ -5,7 +5,7 @@ import { ChainStatusService } from './chain-status.service.js';
 import { ContractSignatures } from './contract-signatures.js';
 
 /**
- * The Ethereum node (DESIGN section 5): the only module that talks to it. The client, the
+ * The Ethereum node: the only module that talks to it, so one place holds its timeouts and trust. The client, the
  * ERC-1271 check the wallet logins use, the follower's cursor and its status. Following itself
  * runs only in the server (FactoryFollowerModule), not in the command line.
  */

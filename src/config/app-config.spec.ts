@@ -116,7 +116,7 @@ describe('loadConfig', () => {
     });
   });
 
-  describe('Ethereum (DESIGN section 5)', () => {
+  describe('Ethereum', () => {
     const refusal = (env: NodeJS.ProcessEnv): string => {
       try {
         loadConfig(env);

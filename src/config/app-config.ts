@@ -125,7 +125,7 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(31536000)
   SESSION_MAX_AGE = 2592000;
 
-  // ---- Bounded growth (DESIGN section 8) ----
+  // ---- Bounded growth: how long what logins, refreshes and requests write is kept ----
 
   /** How often the cleanup runs; one instance at a time does (an advisory lock), the first one interval after start. */
   @Transform(toInt) @IsInt() @Min(100) @Max(86400000)
@@ -139,7 +139,7 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(36500)
   AUDIT_RETENTION_DAYS = 90;
 
-  /** The Ethereum API's lifetimes (DESIGN section 5): access 15 min, refresh 24 h. */
+  /** The Ethereum API's lifetimes, those its existing clients were written against: access 15 min, refresh 24 h. */
   @Transform(toInt) @IsInt() @Min(5) @Max(86400)
   WALLET_ACCESS_TOKEN_TTL = 900;
 
@@ -230,7 +230,7 @@ export class AppConfig {
   @Transform(toBool) @IsBoolean()
   HIDE_USER_EXISTENCE = false;
 
-  // ---- Ethereum (DESIGN section 5) ----
+  // ---- Ethereum: the node the Factory is followed through and contract wallets are checked with ----
 
   /** A JSON-RPC endpoint: the Factory is followed through it, and contract wallets (ERC-1271) checked. */
   @Transform(emptyToUndefined) @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'ETH_RPC_URL must be an http:// or https:// URL' })

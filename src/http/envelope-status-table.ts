@@ -12,8 +12,8 @@ import { statusTable, type FamilyRows, type StatusTable } from './status-table.j
 export type CommonApiError = RequestError | AuthenticationError | TokenError | DpopError | UserError | RateLimitError | NotReadyError;
 
 /**
- * The rows every API that answers in the `{ status, data }` envelope shares: the FIB API (DESIGN
- * section 3), the Ethereum API (section 5), tokens, admin and health. Where the two login APIs
+ * The rows every API that answers in the `{ status, data }` envelope shares: the FIB API, the
+ * Ethereum API, tokens, admin and health. Where the two login APIs
  * share a case they share its name.
  */
 export const ENVELOPE_ROWS: FamilyRows<CommonApiError> = {

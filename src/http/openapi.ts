@@ -9,7 +9,7 @@ import { envelope } from './envelope.js';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiResponse, ApiSecurity, deferred, schemaRef, type AnyDecorator, type DecoratorCall, type ReferenceObject, type SchemaObject } from './openapi-decorators.js';
 
 /**
- * OpenAPI helpers. Each route documents its status table (DESIGN sections 3 to 8) with one
+ * OpenAPI helpers. Each route documents every row of its status table with one
  * decorator per row, and every example is the exact body its controller's status table renders
  * (src/http/status-table.ts, the tables in src/http and src/apis/*). Rows that share
  * a status (the three 422s of the FIB login) become one response with a named example each, in the
@@ -108,7 +108,7 @@ export function ApiEnvelopeCommonErrors({ body = false, rateLimited = false }: {
   );
 }
 
-/** What both envelope login APIs answer on success (DESIGN sections 3 and 5). */
+/** What both envelope login APIs (FIB and Ethereum) answer on success. */
 /**
  * An envelope route that takes an optional DPoP proof (RFC 9449): with one, the session's tokens
  * are bound to its key (`tokenType: "DPoP"` in the answer, `cnf.jkt` in the access token).

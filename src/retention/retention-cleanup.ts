@@ -35,7 +35,7 @@ export interface CleanupResult {
 type Table = 'sessions' | 'refresh_tokens' | 'audit_events';
 
 /**
- * Keeps what every login, refresh and request writes bounded (DESIGN section 8). Every
+ * Keeps what every login, refresh and request writes bounded, so the tables do not grow with traffic. Every
  * CLEANUP_INTERVAL_MS, the instance that holds an advisory lock (LeaderLock) deletes, in batches,
  * the sessions that ended more than SESSION_RETENTION seconds ago with their refresh tokens and the
  * retired refresh tokens past their expiry and grace; it creates the audit log's monthly

@@ -10,7 +10,7 @@ import { metricValue, siweText, timestampLogin } from '../support/wallet-client.
 const DOMAIN = 'app.example.com';
 
 /**
- * Smart-contract wallets (ERC-1271, DESIGN section 5) through both Ethereum logins, against a real
+ * Smart-contract wallets (ERC-1271) through both Ethereum logins, against a real
  * node: the Factory's Wallet accepts its owner's signature through isValidSignature.
  */
 describe('Contract wallets (ERC-1271)', () => {

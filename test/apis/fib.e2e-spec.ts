@@ -11,7 +11,7 @@ import { createTestStorage, startTestApp, type TestApp, type TestStorage } from 
 const BASE = '/auth/api/v1/authentication-management';
 const GRACE_SECONDS = 2;
 
-/** The FIB session API (DESIGN section 3): every row of its status table, and its refresh and logout. */
+/** The FIB session API: every row of its status table, and its refresh and logout. */
 describe('FIB session API', () => {
   let storage: TestStorage;
   let service: TestApp;

@@ -49,7 +49,7 @@ async function dpopProof(keys: { publicKey: JoseKey; privateKey: JoseKey }, alg:
 }
 
 /**
- * Standard OAuth clients against sigauth, unchanged (DESIGN section 4): openid-client and
+ * Standard OAuth clients against sigauth, unchanged: openid-client and
  * oauth4webapi discover it from PUBLIC_URL and use client credentials (client_secret_basic,
  * private_key_jwt with Ed25519), DPoP, introspection and revocation; PyJWT verifies its tokens,
  * and Authlib uses them with its own private_key_jwt.

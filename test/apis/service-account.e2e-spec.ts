@@ -8,7 +8,7 @@ import { createTestStorage, startTestApp, type TestApp, type TestStorage } from 
 
 const basic = (email: string, password: string) => `Basic ${Buffer.from(`${email}:${password}`).toString('base64')}`;
 
-/** The Redis Enterprise-style service-account API (DESIGN section 6): every row of its status table. */
+/** The Redis Enterprise-style service-account API: every row of its status table. */
 describe('service-account API (Redis Enterprise style)', () => {
   let storage: TestStorage;
   let service: TestApp;

@@ -13,7 +13,7 @@ const DOMAIN = 'app.example.com';
 const SIWE_ENV = { SIWE_DOMAINS: `${DOMAIN},other.example.com`, SIWE_URIS: `https://${DOMAIN},https://other.example.com` };
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Sign-In with Ethereum (EIP-4361, DESIGN section 5): every row of its status table. Signatures from ethers. */
+/** Sign-In with Ethereum (EIP-4361): every row of its status table. Signatures from ethers. */
 describe('Sign-In with Ethereum', () => {
   let storage: TestStorage;
   let service: TestApp;

@@ -19,7 +19,7 @@ const compact = (sig: string) => Signature.from(sig).compactSerialized;
 let lastTimestamp = 0;
 const uniqueTimestamp = () => (lastTimestamp = Math.max(Date.now() - 1000, lastTimestamp + 1));
 
-/** The Ethereum wallet API (DESIGN section 5): every row of its status table, and its refresh. */
+/** The Ethereum wallet API: every row of its status table, and its refresh. */
 describe('Ethereum wallet API', () => {
   let storage: TestStorage;
   let service: TestApp;

@@ -9,7 +9,7 @@ import { metricValue, timestampLogin } from '../support/wallet-client.js';
 
 const CONFIRMATIONS = 3;
 
-/** Registration through the Factory contract (DESIGN section 5), against a real node. */
+/** Registration through the Factory contract, against a real node. */
 describe('Following the Factory', () => {
   let chain: TestChain;
   let storage: TestStorage;

@@ -6,7 +6,7 @@ import { metricValue, timestampLogin } from '../support/wallet-client.js';
 
 const CONFIRMATIONS = 2;
 
-/** Several instances on one PostgreSQL (DESIGN section 5): one leader follows, another takes over. */
+/** Several instances on one PostgreSQL: one leader follows, another takes over. */
 describeOnPostgres('Following the Factory with two instances', () => {
   let chain: TestChain;
   let storage: TestStorage;

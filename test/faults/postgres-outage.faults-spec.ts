@@ -14,7 +14,7 @@ import {
   type ServiceProcess,
 } from '../support/process-service.js';
 
-/** DESIGN section 3: the database unreachable is a 500 that leaks nothing; the bounds are issue 8's. */
+/** The database unreachable is a 500 that leaks nothing; the bounds are issue 8's. */
 const FAILURE_BOUND_MS = 5000;
 const RECOVERY_BOUND_MS = 10000;
 

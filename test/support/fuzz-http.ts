@@ -115,7 +115,7 @@ export function jsonRequest(method: string, path: string, body: unknown, headers
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
- * Which error body an API family answers with (DESIGN sections 3-6). The service's own controllers
+ * Which error body an API family answers with. The service's own controllers
  * declare their tables; for a path no route matches, the table of the controller whose path it is
  * under (/v1/users and below: the service-account API), the envelope anywhere else.
  */

@@ -5,7 +5,7 @@ import type { TestApp } from './test-app.js';
 let lastTimestamp = 0;
 export const uniqueTimestamp = (): number => (lastTimestamp = Math.max(Date.now() - 1000, lastTimestamp + 1));
 
-/** The timestamp login (DESIGN section 5) as a client makes it, signed with viem's personal_sign. */
+/** The timestamp login as a client makes it, signed with viem's personal_sign. */
 export async function timestampLogin(service: TestApp, account: PrivateKeyAccount, signer: string = account.address) {
   const timestampInMs = uniqueTimestamp();
   const signature = await account.signMessage({ message: String(timestampInMs) });

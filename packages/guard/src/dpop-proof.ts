@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, jwtVerify, type JWK } from 'jose';
 
 /**
- * The proof algorithms sigauth takes (DESIGN section 4): Ed25519, under its JOSE name EdDSA and
+ * The proof algorithms sigauth takes (RFC 9449 section 4.2 leaves the choice to the server): Ed25519, under its JOSE name EdDSA and
  * its fully specified name Ed25519 (RFC 9864, which oauth4webapi sends), and P-256.
  */
 export const DPOP_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256'] as const;

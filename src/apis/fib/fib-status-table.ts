@@ -1,7 +1,7 @@
 import { envelopeStatusTable } from '../../http/envelope-status-table.js';
 import type { FibLoginError } from './fib-login.errors.js';
 
-/** The FIB session API's table (DESIGN section 3): the envelope's rows and these. */
+/** The FIB session API's table: the envelope's rows and these. */
 export const FIB_STATUS_TABLE = envelopeStatusTable<FibLoginError>({
   fib: {
     SIGNATURE_DECODE: [422, 'SignatureDecodeError'],

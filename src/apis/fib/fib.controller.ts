@@ -49,7 +49,7 @@ function challengeIdentity(request: FastifyRequest): string | undefined {
   return claimedEmailKey((request.body as { email?: unknown } | undefined)?.email);
 }
 
-/** The FIB session API (DESIGN section 3): an adapter over the session core. */
+/** The FIB session API: an adapter over the session core. */
 @ApiTags('FIB session')
 @ApiStatusTable(FIB_STATUS_TABLE)
 @Controller('auth/api/v1/authentication-management')

@@ -9,7 +9,7 @@ import { FibController } from './fib.controller.js';
 import { LoginChallengeRepository } from './login-challenge.repository.js';
 import { LoginChallengeService } from './login-challenge.service.js';
 
-/** The FIB session API (DESIGN section 3): Ed25519 signatures of the email. */
+/** The FIB session API: Ed25519 signatures of the email. */
 @Module({
   imports: [UsersModule, SessionsModule, AuthModule],
   controllers: [FibController],

@@ -11,7 +11,7 @@ import { OAuthMetadata } from './oauth-metadata.js';
 export const INTROSPECTING_ROLES = ['ROLE_SERVICE', 'ROLE_ADMIN'] as const;
 
 /**
- * Who may ask introspection (DESIGN section 4): a caller with an access token of ROLE_SERVICE or
+ * Who may ask introspection (RFC 7662 section 2.1 requires the caller to be authorized): a caller with an access token of ROLE_SERVICE or
  * ROLE_ADMIN, or, as OAuth clients do, such an account authenticating as a client
  * (`client_secret_basic`, `private_key_jwt`). A refused client is 401 Unauthorized here, whatever
  * the reason, as a refused token is.

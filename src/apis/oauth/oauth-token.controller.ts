@@ -30,7 +30,7 @@ function tokenResponse(pair: TokenPair): TokenResponse {
 }
 
 /**
- * The OAuth 2 token endpoint (DESIGN section 4): an adapter over the session core for service
+ * The OAuth 2 token endpoint (RFC 6749 section 3.2): an adapter over the session core for service
  * accounts as OAuth clients. `client_credentials` opens a session for the authenticated client,
  * `refresh_token` rotates one it opened. Its sessions are bound to the client (`client_id` is the
  * account's email) and, with a DPoP proof, to the proof's key.

@@ -3,7 +3,7 @@ import type { CommonApiError } from '../../http/envelope-status-table.js';
 import { statusTable, type RowSpec } from '../../http/status-table.js';
 
 /**
- * The service-account API's status table (DESIGN section 6), in the Redis Enterprise error body
+ * The service-account API's status table, in the Redis Enterprise error body
  * `{ error_code, message }`. Every failure to authenticate is one `unauthorized`, whatever its
  * cause, except an expired password, which the client must act on.
  */

@@ -20,7 +20,7 @@ const PASSWORD_EXPIRED = ['password_expired', 'The password has expired and must
 /** The sessions this API opens are bound to it: access tokens only, each authorize a session. */
 const CLIENT_ID = 'service';
 
-/** The Redis Enterprise-style service-account API (DESIGN section 6): an adapter over the session core. */
+/** The Redis Enterprise-style service-account API: an adapter over the session core. */
 @ApiTags('Service accounts')
 @ApiRedisCommonErrors()
 @ApiStatusTable(SERVICE_ACCOUNT_STATUS_TABLE)

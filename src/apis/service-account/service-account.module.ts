@@ -4,7 +4,7 @@ import { SessionsModule } from '../../sessions/sessions.module.js';
 import { PasswordStrategy } from './password.strategy.js';
 import { ServiceAccountController } from './service-account.controller.js';
 
-/** The Redis Enterprise-style service-account API (DESIGN section 6): email and password over HTTP Basic. */
+/** The Redis Enterprise-style service-account API: email and password over HTTP Basic. */
 @Module({
   imports: [SessionsModule, AuthModule],
   controllers: [ServiceAccountController],

@@ -14,7 +14,7 @@ export interface SiwePolicy {
   /** Origins (scheme://host[:port]) a message's uri may have. */
   origins: string[];
   chainId: number;
-  /** |now - issuedAt| at most this: sigauth's rule (DESIGN section 5), not EIP-4361's. */
+  /** |now - issuedAt| at most this: EIP-4361 sets no bound, and without one a signed message would log in forever. */
   issuedAtWindowMs: number;
 }
 

@@ -14,7 +14,7 @@ import { SIWE_STATUS_TABLE } from './wallet-status-table.js';
 import { ApiContractWalletUnavailable, TOKENS_EXAMPLE } from './wallet.openapi.js';
 
 /**
- * Sign-In with Ethereum (EIP-4361, DESIGN section 5), beside the timestamp login: a message bound
+ * Sign-In with Ethereum (EIP-4361), beside the timestamp login: a message bound
  * to this service's domain, URI and chain, with a nonce it issued. Its sessions are wallet
  * sessions (client `wallet`), refreshed by POST /api/auth/refresh.
  */

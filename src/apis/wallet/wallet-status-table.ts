@@ -10,7 +10,7 @@ const CHAIN_ROWS: FamilyRows<ChainError>['chain'] = {
   WRONG_CHAIN: [503, 'ServiceUnavailable', 'The Ethereum node serves another chain: a contract wallet cannot be checked.'],
 };
 
-/** The Ethereum wallet API's table (DESIGN section 5): the envelope's rows and these. */
+/** The Ethereum wallet API's table: the envelope's rows and these. */
 export const WALLET_STATUS_TABLE = envelopeStatusTable<WalletLoginError | ChainError>({
   wallet: {
     TIMESTAMP_OUT_OF_WINDOW: [401, 'TimestampOutOfWindow'],
@@ -19,7 +19,7 @@ export const WALLET_STATUS_TABLE = envelopeStatusTable<WalletLoginError | ChainE
   chain: CHAIN_ROWS,
 });
 
-/** Sign-In with Ethereum's table (DESIGN section 5): a message bound elsewhere is a signature not valid here. */
+/** Sign-In with Ethereum's table: a message bound elsewhere is a signature not valid here. */
 export const SIWE_STATUS_TABLE = envelopeStatusTable<SiweError | ChainError>({
   siwe: {
     INVALID_MESSAGE: [422, 'InvalidMessage'],

@@ -14,7 +14,7 @@ import { WalletSignatureStrategy } from './wallet-signature.strategy.js';
 import { WALLET_STATUS_TABLE } from './wallet-status-table.js';
 import { ApiContractWalletUnavailable, TOKENS_EXAMPLE } from './wallet.openapi.js';
 
-/** The Ethereum wallet API (DESIGN section 5): an adapter over the session core. */
+/** The Ethereum wallet API: an adapter over the session core. */
 @ApiTags('Ethereum wallet')
 @ApiStatusTable(WALLET_STATUS_TABLE)
 @Controller('api/auth')

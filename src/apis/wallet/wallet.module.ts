@@ -15,7 +15,7 @@ import { WalletSignatureStrategy } from './wallet-signature.strategy.js';
 import { WalletController } from './wallet.controller.js';
 
 /**
- * The Ethereum wallet API (DESIGN section 5): EIP-191 signatures of a timestamp, and Sign-In with
+ * The Ethereum wallet API: EIP-191 signatures of a timestamp, and Sign-In with
  * Ethereum (EIP-4361); either from an account or, through the chain, from a contract wallet.
  */
 @Module({

@@ -1,7 +1,7 @@
 import { ApiEnvelopeError, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, type AnyDecorator } from '../../http/openapi.js';
 import type { TokenPairBody } from '../../sessions/presented-token.js';
 
-/** The pair both Ethereum logins answer (DESIGN section 5). */
+/** The pair both Ethereum logins answer. */
 export const TOKENS_EXAMPLE: TokenPairBody = {
   accessToken: EXAMPLE_ACCESS_TOKEN,
   refreshToken: EXAMPLE_REFRESH_TOKEN,
