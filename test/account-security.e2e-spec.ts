@@ -101,7 +101,7 @@ describe('account security', () => {
     (testBackend() === 'postgresql' ? it : it.skip)('an expired nonce gets 401', async () => {
       const { nonce } = (await challenge(service, 'alice@example.org')).body.data;
       // Sixty seconds, fast-forwarded: the row's expiry is moved into the past.
-      await sql(`UPDATE login_challenges SET expires_at = now() - interval '1 second' WHERE nonce = $1`, [nonce]);
+      await sql(`UPDATE single_use_records SET expires_at = now() - interval '1 second' WHERE kind = 'fib-challenge' AND key = $1`, [nonce]);
       const res = await login(service, loginBody('alice@example.org', alice, nonce));
       expect(res.status).toBe(401);
       expect(res.body).toEqual(envelope(401, 'InvalidChallenge', 'The challenge is unknown, expired or already used.'));

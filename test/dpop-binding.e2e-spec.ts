@@ -5,7 +5,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from '
 import { UsersService } from '../src/users/users.service.js';
 import { envelope, redisError } from './support/envelope.js';
 import { newClientKey, signEmail, type ClientKey } from './support/fib-client.js';
-import { countRows } from './support/sql.js';
+import { withSql } from './support/sql.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
 import { uniqueTimestamp } from './support/wallet-client.js';
 
@@ -81,7 +81,8 @@ describe('DPoP binding', () => {
     if (keys) req.set('DPoP', await proof(keys, 'POST', '/oauth/revoke'));
     return req.send({ token });
   };
-  const oneTimeIds = async () => (await countRows(storage, ['one_time_ids'])).one_time_ids;
+  const oneTimeIds = async () =>
+    Number((await withSql(storage, (query) => query<{ n: string }>("SELECT count(*) AS n FROM single_use_records WHERE kind IN ('dpop-proof', 'client-assertion')")))[0]!.n);
 
   beforeAll(async () => {
     storage = await createTestStorage('dpop-binding');

@@ -113,7 +113,7 @@ describe('OAuth edges', () => {
       const taken = await form('/oauth/token', fields);
       expect(taken.status).toBe(200);
       expect(taken.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 300, refresh_token: expect.any(String) });
-      const kept = await withSql(storage, (query) => query<{ expires_at: Date }>("SELECT expires_at FROM one_time_ids WHERE scope = 'client-assertion' AND id LIKE $1", [`%:${jti}`]));
+      const kept = await withSql(storage, (query) => query<{ expires_at: Date }>("SELECT expires_at FROM single_use_records WHERE kind = 'client-assertion' AND key LIKE $1", [`%:${jti}`]));
       expect(kept.map((row) => row.expires_at.getTime())).toEqual([exp * 1000]);
       const replay = await form('/oauth/token', fields);
       expect(replay.status).toBe(401);

@@ -5,7 +5,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from '
 import { UsersService } from '../src/users/users.service.js';
 import { envelope } from './support/envelope.js';
 import { newClientKey, signEmail } from './support/fib-client.js';
-import { countRows, withSql } from './support/sql.js';
+import { withSql } from './support/sql.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
 import { siweText } from './support/wallet-client.js';
 
@@ -47,7 +47,8 @@ describe('what a refused request spends', () => {
       .sign(dpopKeys.privateKey);
   /** A proof that is well made but for another URL: refused without any write. */
   const wrongUrlProof = (htm: string) => proof(htm, '/somewhere/else');
-  const oneTimeIds = async () => (await countRows(storage, ['one_time_ids'])).one_time_ids;
+  const oneTimeIds = async () =>
+    Number((await withSql(storage, (query) => query<{ n: string }>("SELECT count(*) AS n FROM single_use_records WHERE kind IN ('dpop-proof', 'client-assertion')")))[0]!.n);
   const fibLogin = (who: { email: string; key: ReturnType<typeof newClientKey> }) =>
     service.http().post(`${FIB}/session`).send({ email: who.email, signature: signEmail(who.key, who.email), authPublicKeyHex: who.key.publicKeyHex });
   const assertion = async () => {
@@ -221,7 +222,7 @@ describe('what a refused request spends', () => {
       const res = await tokenRequest(peerAssertion).set('DPoP', await proof('POST', '/oauth/token'));
       expect(res.status).toBe(400);
       expect(res.body).toEqual({ error: 'unauthorized_client', error_description: 'the client may not use this grant: it is not a service account' });
-      expect(await withSql(storage, (query) => query('SELECT scope FROM one_time_ids WHERE id LIKE $1', [`%${jti}`]))).toEqual([]);
+      expect(await withSql(storage, (query) => query('SELECT kind FROM single_use_records WHERE key LIKE $1', [`%${jti}`]))).toEqual([]);
       expect(await oneTimeIds()).toBe(before);
     });
   });

@@ -155,7 +155,7 @@ describe('migrations and the generated Prisma client', () => {
     });
 
     it('the migrations create exactly the tables of schema.prisma, and this file covers every model', async () => {
-      const covered = ['User', 'PublicKey', 'Wallet', 'SigningKey', 'Session', 'RefreshToken', 'WalletLoginReplay', 'AuditEvent', 'LoginChallenge', 'ChainCursor', 'ChainRegistration', 'SiweNonce', 'OneTimeId'];
+      const covered = ['User', 'PublicKey', 'Wallet', 'SigningKey', 'Session', 'RefreshToken', 'SingleUseRecord', 'AuditEvent', 'ChainCursor', 'ChainRegistration'];
       expect(MODELS.map((m) => m.name).sort()).toEqual(covered.sort());
       // The audit log's monthly partitions are tables of their own, but not models: partitions are left out.
       const tables = await db.query<{ table_name: string }>(
@@ -369,23 +369,31 @@ describe('migrations and the generated Prisma client', () => {
       await expect(prisma.session.count()).resolves.toBe(0);
     });
 
-    it('WalletLoginReplay: create, read by its compound key (bigint), update, delete; each (address, timestamp) once', async () => {
-      const row = { address: WALLET, timestampMs: 1_764_000_000_123n, expiresAt: at('2026-11-22T14:00:00.000Z') };
-      await expect(prisma.walletLoginReplay.create({ data: row })).resolves.toEqual(row);
-      await expect(
-        prisma.walletLoginReplay.findUniqueOrThrow({ where: { address_timestampMs: { address: WALLET, timestampMs: row.timestampMs } } }),
-      ).resolves.toEqual(row);
-      await expectPrismaError(prisma.walletLoginReplay.create({ data: row }), 'P2002');
-      await prisma.walletLoginReplay.create({ data: { ...row, timestampMs: row.timestampMs + 1n, expiresAt: at('2026-11-22T15:00:00.000Z') } });
+    it('SingleUseRecord: issue with and without a binding, read by its compound key, spend once, purge by expiry; each (kind, key) once', async () => {
+      const started = Date.now();
+      const key = { kind: 'wallet-login', key: `${WALLET}:1764000000123` };
+      const bare = await prisma.singleUseRecord.create({ data: { ...key, expiresAt: at('2026-11-22T14:00:00.000Z') } });
+      expect(bare).toEqual({ ...key, boundTo: null, expiresAt: at('2026-11-22T14:00:00.000Z'), createdAt: expect.any(Date) });
+      expect(near(bare.createdAt, started)).toBe(true);
+      await expect(prisma.singleUseRecord.findUniqueOrThrow({ where: { kind_key: key } })).resolves.toEqual(bare);
+      await expectPrismaError(prisma.singleUseRecord.create({ data: { ...key, expiresAt: at('2026-11-22T15:00:00.000Z') } }), 'P2002');
+      // The same key under another kind is another record.
+      const challenge = { kind: 'fib-challenge', key: key.key, boundTo: 'alice@wonderland.space', expiresAt: at('2026-11-22T15:00:00.000Z'), createdAt: at('2026-11-22T14:59:00.000Z') };
+      await expect(prisma.singleUseRecord.create({ data: challenge })).resolves.toEqual(challenge);
 
       const later = at('2026-11-22T16:00:00.000Z');
-      await expect(
-        prisma.walletLoginReplay.update({ where: { address_timestampMs: { address: WALLET, timestampMs: row.timestampMs } }, data: { expiresAt: later } }),
-      ).resolves.toEqual({ ...row, expiresAt: later });
-      await expect(prisma.walletLoginReplay.deleteMany({ where: { expiresAt: { lt: later } } })).resolves.toEqual({ count: 1 });
-      await expect(prisma.walletLoginReplay.findMany()).resolves.toEqual([{ ...row, expiresAt: later }]);
-      await prisma.walletLoginReplay.delete({ where: { address_timestampMs: { address: WALLET, timestampMs: row.timestampMs } } });
-      await expect(prisma.walletLoginReplay.count()).resolves.toBe(0);
+      await expect(prisma.singleUseRecord.update({ where: { kind_key: key }, data: { expiresAt: later } })).resolves.toEqual({ ...bare, expiresAt: later });
+      // Spending an issued nonce is a conditional delete: only the first of two attempts removes a row, and only for its binding.
+      const spend = (boundTo: string) => prisma.singleUseRecord.deleteMany({ where: { kind: 'fib-challenge', key: key.key, boundTo } });
+      await expect(spend('someone@else')).resolves.toEqual({ count: 0 });
+      await expect(spend(challenge.boundTo)).resolves.toEqual({ count: 1 });
+      await expect(spend(challenge.boundTo)).resolves.toEqual({ count: 0 });
+
+      await prisma.singleUseRecord.create({ data: { kind: 'dpop-proof', key: 'jkt:jti', expiresAt: at('2026-11-22T15:30:00.000Z') } });
+      await expect(prisma.singleUseRecord.deleteMany({ where: { expiresAt: { lt: later } } })).resolves.toEqual({ count: 1 });
+      await expect(prisma.singleUseRecord.findMany()).resolves.toEqual([{ ...bare, expiresAt: later }]);
+      await prisma.singleUseRecord.delete({ where: { kind_key: key } });
+      await expect(prisma.singleUseRecord.count()).resolves.toBe(0);
     });
 
     it('AuditEvent: create with every column (bigint id, JSON details) and with only the required ones, read, update, delete', async () => {
@@ -435,22 +443,6 @@ describe('migrations and the generated Prisma client', () => {
       await expect(prisma.auditEvent.count()).resolves.toBe(0);
     });
 
-    it('LoginChallenge: create, read, mark used, delete; a nonce is single', async () => {
-      const challenge = { nonce: 'n-0123456789abcdef', email: 'alice@wonderland.space', expiresAt: at('2026-11-22T09:05:00.000Z'), usedAt: null };
-      await expect(prisma.loginChallenge.create({ data: { nonce: challenge.nonce, email: challenge.email, expiresAt: challenge.expiresAt } })).resolves.toEqual(challenge);
-      await expect(prisma.loginChallenge.findUniqueOrThrow({ where: { nonce: challenge.nonce } })).resolves.toEqual(challenge);
-      await expectPrismaError(prisma.loginChallenge.create({ data: { ...challenge, email: 'someone@else' } }), 'P2002');
-
-      const usedAt = at('2026-11-22T09:01:00.500Z');
-      // Consuming a nonce is a conditional update: only the first of two attempts changes a row.
-      await expect(prisma.loginChallenge.updateMany({ where: { nonce: challenge.nonce, usedAt: null }, data: { usedAt } })).resolves.toEqual({ count: 1 });
-      await expect(prisma.loginChallenge.updateMany({ where: { nonce: challenge.nonce, usedAt: null }, data: { usedAt } })).resolves.toEqual({ count: 0 });
-      await expect(prisma.loginChallenge.findUniqueOrThrow({ where: { nonce: challenge.nonce } })).resolves.toEqual({ ...challenge, usedAt });
-
-      await prisma.loginChallenge.delete({ where: { nonce: challenge.nonce } });
-      await expect(prisma.loginChallenge.count()).resolves.toBe(0);
-    });
-
     it('User without an email (registered by the Factory): many may have none; session_principals gives the account as subject', async () => {
       const [a, b] = [await prisma.user.create({ data: { account: '0xAbC0000000000000000000000000000000000001', wallets: { create: { address: '0xabc0000000000000000000000000000000000001' } } } }), await prisma.user.create({ data: { account: 'b' } })];
       expect(a.email).toBeNull();
@@ -491,18 +483,6 @@ describe('migrations and the generated Prisma client', () => {
       expect(other).toMatchObject({ logIndex: 4, userId: null, registeredAt: expect.any(Date) });
       await expect(prisma.chainRegistration.findMany({ where: { ownerAddress: WALLET }, orderBy: { logIndex: 'asc' }, select: { logIndex: true } })).resolves.toEqual([{ logIndex: 3 }, { logIndex: 4 }]);
       await expect(prisma.chainRegistration.deleteMany({ where: { transactionHash: row.transactionHash } })).resolves.toEqual({ count: 2 });
-    });
-
-    it('SiweNonce: create, read, mark used once, delete', async () => {
-      const nonce = { nonce: '9f1c2a9e5d4b4c1e9a7f2b8d6e0c4a11', expiresAt: at('2026-12-02T00:05:00.000Z'), usedAt: null };
-      await expect(prisma.siweNonce.create({ data: { nonce: nonce.nonce, expiresAt: nonce.expiresAt } })).resolves.toEqual(nonce);
-      await expectPrismaError(prisma.siweNonce.create({ data: nonce }), 'P2002');
-      const usedAt = at('2026-12-02T00:01:00.000Z');
-      await expect(prisma.siweNonce.updateMany({ where: { nonce: nonce.nonce, usedAt: null }, data: { usedAt } })).resolves.toEqual({ count: 1 });
-      await expect(prisma.siweNonce.updateMany({ where: { nonce: nonce.nonce, usedAt: null }, data: { usedAt } })).resolves.toEqual({ count: 0 });
-      await expect(prisma.siweNonce.findUniqueOrThrow({ where: { nonce: nonce.nonce } })).resolves.toEqual({ ...nonce, usedAt });
-      await prisma.siweNonce.delete({ where: { nonce: nonce.nonce } });
-      await expect(prisma.siweNonce.count()).resolves.toBe(0);
     });
 
     it('deleting a user cascades to its keys, wallets, sessions and their refresh tokens', async () => {

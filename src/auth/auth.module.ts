@@ -8,7 +8,7 @@ import { LoginRules } from './login-rules.js';
 import { PasswordLogins } from './password-logins.js';
 import { AccessTokenGuard } from './access-token.guard.js';
 import { DpopService } from './dpop/dpop.service.js';
-import { OneTimeIdsRepository } from './one-time-ids.repository.js';
+import { SingleUseStore } from './single-use.repository.js';
 
 /**
  * The login pipeline every adapter runs before a session opens: budgets and the audit of failures
@@ -19,7 +19,7 @@ import { OneTimeIdsRepository } from './one-time-ids.repository.js';
  */
 @Module({
   imports: [UsersModule, RateLimitModule, SessionsModule],
-  providers: [LoginAttempts, LoginRules, PasswordLogins, ClientAuthentication, DpopService, OneTimeIdsRepository, AccessTokenGuard],
-  exports: [LoginAttempts, LoginRules, PasswordLogins, ClientAuthentication, DpopService, OneTimeIdsRepository, AccessTokenGuard],
+  providers: [LoginAttempts, LoginRules, PasswordLogins, ClientAuthentication, DpopService, SingleUseStore, AccessTokenGuard],
+  exports: [LoginAttempts, LoginRules, PasswordLogins, ClientAuthentication, DpopService, SingleUseStore, AccessTokenGuard],
 })
 export class AuthModule {}

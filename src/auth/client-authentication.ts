@@ -8,7 +8,7 @@ import { basicCredentials } from '../http/authorization-header.js';
 import { claimedEmailKey, isSameEmail, isWellFormedEmail, normalizeEmail } from '../users/email.js';
 import { UsersService } from '../users/users.service.js';
 import { AuthenticationError } from '../sessions/authentication.errors.js';
-import { OneTimeIdsRepository } from './one-time-ids.repository.js';
+import { SingleUseStore } from './single-use.repository.js';
 import type { ProofOfPossession } from '../sessions/sessions.service.js';
 import { LoginAttempts, type LoginConditions } from './login-attempts.service.js';
 import { PasswordLogins } from './password-logins.js';
@@ -81,7 +81,7 @@ export class ClientAuthentication {
     private readonly attempts: LoginAttempts,
     private readonly passwords: PasswordLogins,
     private readonly users: UsersService,
-    private readonly oneTimeIds: OneTimeIdsRepository,
+    private readonly singleUse: SingleUseStore,
     private readonly clock: Clock,
   ) {}
 
@@ -180,7 +180,7 @@ export class ClientAuthentication {
           credential: { kind: 'ED25519_KEY', id: key.id },
         },
         spend: async () => {
-          if (!(await this.oneTimeIds.claim('client-assertion', `${candidate.id}:${jti}`, new Date(exp * 1000), new Date(now)))) {
+          if (!(await this.singleUse.claim('client-assertion', `${candidate.id}:${jti}`, new Date(exp * 1000), new Date(now)))) {
             throw new AuthenticationError('INVALID_PROOF', 'client_assertion was already used');
           }
         },

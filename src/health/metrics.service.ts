@@ -138,7 +138,7 @@ export class MetricsService {
 
   readonly cleanupRemoved = new Counter({
     name: 'sigauth_cleanup_removed_rows_total',
-    help: 'Rows the retention cleanup removed, by table (sessions, refresh_tokens, audit_events; a dropped audit partition counts by the planner estimate)',
+    help: 'Rows the retention cleanup removed, by table (sessions, refresh_tokens, single_use_records, audit_events; a dropped audit partition counts by the planner estimate)',
     labelNames: ['table'] as const,
     registers: [this.registry],
   });

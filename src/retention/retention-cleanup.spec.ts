@@ -4,6 +4,7 @@ import { loadConfig } from '../config/app-config.js';
 import { MetricsService } from '../health/metrics.service.js';
 import type { DatabaseConnection } from '../database/database-connection.js';
 import type { SessionRepository } from '../sessions/session.repository.js';
+import type { SingleUseStore } from '../auth/single-use.repository.js';
 import { RetentionCleanup } from './retention-cleanup.js';
 
 const NOW = Date.UTC(2026, 11, 4, 12, 0, 0);
@@ -26,6 +27,19 @@ class FakeSessions {
     this.calls.push({ expiredBefore, retiredBefore, limit });
     const n = Math.min(limit, this.retired);
     this.retired -= n;
+    return n;
+  }
+}
+
+/** Expired single-use records as a count, purged a batch at a time. */
+class FakeSingleUse {
+  expired = 10_250;
+  readonly calls: { now: Date; limit: number }[] = [];
+
+  async purgeExpired(now: Date, limit: number) {
+    this.calls.push({ now, limit });
+    const n = Math.min(limit, this.expired);
+    this.expired -= n;
     return n;
   }
 }
@@ -65,9 +79,18 @@ describe('RetentionCleanup.runOnce', () => {
   const setup = (env: Record<string, string>, months: Date[], kind: DatabaseConnection['kind'] = 'postgresql') => {
     const sessions = new FakeSessions();
     const audit = new FakeAudit(months);
+    const singleUse = new FakeSingleUse();
     const metrics = new MetricsService();
-    const cleanup = new RetentionCleanup(loadConfig(env), sessions as unknown as SessionRepository, audit as unknown as AuditRepository, metrics, clock, { kind } as DatabaseConnection);
-    return { sessions, audit, metrics, cleanup };
+    const cleanup = new RetentionCleanup(
+      loadConfig(env),
+      sessions as unknown as SessionRepository,
+      audit as unknown as AuditRepository,
+      singleUse as unknown as SingleUseStore,
+      metrics,
+      clock,
+      { kind } as DatabaseConnection,
+    );
+    return { sessions, audit, singleUse, metrics, cleanup };
   };
 
   it('deletes in batches of 5,000 until a batch comes back short, with the cutoffs of the retention settings', async () => {
@@ -82,6 +105,14 @@ describe('RetentionCleanup.runOnce', () => {
     expect(retired[0]).toMatchObject({ expiredBefore: new Date(NOW), retiredBefore: new Date(NOW - 10_000) });
     expect(await sample(metrics, 'sigauth_cleanup_removed_rows_total', { table: 'sessions' })).toBe(12_345);
     expect(await sample(metrics, 'sigauth_cleanup_removed_rows_total', { table: 'refresh_tokens' })).toBe(29_691);
+  });
+
+  it('purges the single-use records whose time is over, in batches, until a batch comes back short', async () => {
+    const { singleUse, metrics, cleanup } = setup({}, []);
+    const result = await cleanup.runOnce();
+    expect(result).toMatchObject({ singleUseRecords: 10_250 });
+    expect(singleUse.calls).toEqual([5000, 5000, 5000].map((limit) => ({ now: new Date(NOW), limit })));
+    expect(await sample(metrics, 'sigauth_cleanup_removed_rows_total', { table: 'single_use_records' })).toBe(10_250);
   });
 
   it('takes smaller batches on PGlite, whose one session serves the logins too', async () => {

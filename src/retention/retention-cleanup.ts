@@ -8,6 +8,7 @@ import type { DatabaseConnection } from '../database/database-connection.js';
 import { LeaderLock } from '../database/leader-lock.js';
 import { DATABASE_CONNECTION } from '../database/prisma.module.js';
 import { SessionRepository } from '../sessions/session.repository.js';
+import { SingleUseStore } from '../auth/single-use.repository.js';
 
 /** The advisory lock whose holder runs the cleanup (beside Prisma's migration lock, 72707369, and the Factory follower's, 72707370). */
 export const RETENTION_CLEANUP_LOCK = 72707375;
@@ -30,15 +31,17 @@ export interface CleanupResult {
   auditEvents: number;
   partitionsCreated: number;
   partitionsDropped: number;
+  singleUseRecords: number;
 }
 
-type Table = 'sessions' | 'refresh_tokens' | 'audit_events';
+type Table = 'sessions' | 'refresh_tokens' | 'audit_events' | 'single_use_records';
 
 /**
  * Keeps what every login, refresh and request writes bounded, so the tables do not grow with traffic. Every
  * CLEANUP_INTERVAL_MS, the instance that holds an advisory lock (LeaderLock) deletes, in batches,
  * the sessions that ended more than SESSION_RETENTION seconds ago with their refresh tokens and the
- * retired refresh tokens past their expiry and grace; it creates the audit log's monthly
+ * retired refresh tokens past their expiry and grace, and the single-use records (nonces, replay
+ * records, jtis) past their expiry; it creates the audit log's monthly
  * partitions ahead and drops those wholly older than AUDIT_RETENTION_DAYS. Removed rows are
  * counted in sigauth_cleanup_removed_rows_total. A failed run is logged and tried again next interval.
  */
@@ -54,6 +57,7 @@ export class RetentionCleanup implements OnApplicationBootstrap, OnModuleDestroy
     private readonly config: AppConfig,
     private readonly sessions: SessionRepository,
     private readonly audit: AuditRepository,
+    private readonly singleUse: SingleUseStore,
     private readonly metrics: MetricsService,
     private readonly clock: Clock,
     @Inject(DATABASE_CONNECTION) private readonly db: DatabaseConnection,
@@ -103,9 +107,9 @@ export class RetentionCleanup implements OnApplicationBootstrap, OnModuleDestroy
       const result = await this.runOnce();
       this.metrics.cleanupRuns.inc({ result: 'success' });
       this.metrics.cleanupLastSuccess.set(Math.floor(this.clock.now() / 1000));
-      const { sessions, refreshTokens, auditEvents } = result;
-      if (sessions + refreshTokens + auditEvents > 0) {
-        this.logger.debug(`retention cleanup removed ${sessions} sessions, ${refreshTokens} refresh tokens and ${auditEvents} audit events in ${Math.round(performance.now() - started)} ms`);
+      const { sessions, refreshTokens, auditEvents, singleUseRecords } = result;
+      if (sessions + refreshTokens + auditEvents + singleUseRecords > 0) {
+        this.logger.debug(`retention cleanup removed ${sessions} sessions, ${refreshTokens} refresh tokens, ${singleUseRecords} single-use records and ${auditEvents} audit events in ${Math.round(performance.now() - started)} ms`);
       }
     } catch (error) {
       this.metrics.cleanupRuns.inc({ result: 'failure' });
@@ -117,7 +121,7 @@ export class RetentionCleanup implements OnApplicationBootstrap, OnModuleDestroy
   async runOnce(): Promise<CleanupResult> {
     const now = this.clock.now();
     const batch = this.db.kind === 'pglite' ? EMBEDDED_BATCH : BATCH;
-    const result: CleanupResult = { sessions: 0, refreshTokens: 0, auditEvents: 0, partitionsCreated: 0, partitionsDropped: 0 };
+    const result: CleanupResult = { sessions: 0, refreshTokens: 0, auditEvents: 0, partitionsCreated: 0, partitionsDropped: 0, singleUseRecords: 0 };
 
     const endedBefore = new Date(now - this.config.SESSION_RETENTION * 1000);
     await this.inBatches(batch, async () => {
@@ -130,6 +134,11 @@ export class RetentionCleanup implements OnApplicationBootstrap, OnModuleDestroy
     await this.inBatches(batch, async () => {
       const deleted = await this.sessions.deleteRetiredRefreshTokens(new Date(now), retiredBefore, batch);
       result.refreshTokens += this.removed('refresh_tokens', deleted);
+      return deleted;
+    });
+    await this.inBatches(batch, async () => {
+      const deleted = await this.singleUse.purgeExpired(new Date(now), batch);
+      result.singleUseRecords += this.removed('single_use_records', deleted);
       return deleted;
     });
     await this.auditRetention(new Date(now), batch, result);

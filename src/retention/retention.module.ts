@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { RetentionCleanup } from './retention-cleanup.js';
 
 /** The retention cleanup: the server runs it, the command line does not. */
 @Module({
-  imports: [SessionsModule],
+  imports: [SessionsModule, AuthModule],
   providers: [RetentionCleanup],
   exports: [RetentionCleanup],
 })

@@ -6,7 +6,6 @@ import { AppConfig } from '../../config/app-config.js';
 import { UsersModule } from '../../users/users.module.js';
 import { EmailSignatureStrategy } from './email-signature.strategy.js';
 import { FibController } from './fib.controller.js';
-import { LoginChallengeRepository } from './login-challenge.repository.js';
 import { LoginChallengeService } from './login-challenge.service.js';
 
 /** The FIB session API: Ed25519 signatures of the email. */
@@ -15,7 +14,6 @@ import { LoginChallengeService } from './login-challenge.service.js';
   controllers: [FibController],
   providers: [
     EmailSignatureStrategy,
-    LoginChallengeRepository,
     LoginChallengeService,
     // FIB sessions live ACCESS_TOKEN_TTL and REFRESH_TOKEN_TTL (DESIGN section 3).
     { provide: SESSION_POLICY, inject: [AppConfig], useFactory: (c: AppConfig): SessionPolicy => ({ clientId: 'fib', accessTtl: c.ACCESS_TOKEN_TTL, refreshTtl: c.REFRESH_TOKEN_TTL }) },

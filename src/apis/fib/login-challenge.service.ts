@@ -3,11 +3,13 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../../common/clock.js';
 import { RequestError } from '../../common/domain-error.js';
 import { AppConfig } from '../../config/app-config.js';
+import { SingleUseStore } from '../../auth/single-use.repository.js';
 import { normalizeEmail } from '../../users/email.js';
-import { LoginChallengeRepository } from './login-challenge.repository.js';
 
 /** A nonce lives this long: long enough for a client to sign, short enough to be useless when stolen. */
 export const CHALLENGE_TTL_MS = 60_000;
+
+const FIB_CHALLENGE = 'fib-challenge';
 
 /**
  * Challenge login: a static FIB signature over an email logs in forever once leaked; a signature
@@ -16,7 +18,7 @@ export const CHALLENGE_TTL_MS = 60_000;
 @Injectable()
 export class LoginChallengeService {
   constructor(
-    private readonly challenges: LoginChallengeRepository,
+    private readonly singleUse: SingleUseStore,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -27,11 +29,12 @@ export class LoginChallengeService {
     const nonce = randomBytes(32).toString('base64url');
     const now = this.clock.now();
     const expiresAt = now + CHALLENGE_TTL_MS;
-    await this.challenges.create(nonce, normalizeEmail(email), new Date(expiresAt), new Date(now));
+    await this.singleUse.issue(FIB_CHALLENGE, nonce, new Date(expiresAt), new Date(now), normalizeEmail(email));
     return { nonce, expiresAt };
   }
 
+  /** Spends the nonce if it was issued for this email, is unused and unexpired; of two racing logins, one wins. */
   consume(nonce: string, email: string): Promise<boolean> {
-    return this.challenges.consume(nonce, normalizeEmail(email), new Date(this.clock.now()));
+    return this.singleUse.consume(FIB_CHALLENGE, nonce, new Date(this.clock.now()), normalizeEmail(email));
   }
 }

@@ -6,11 +6,11 @@ import { validateBody } from '../../http/validation.js';
 import { AuthenticationError } from '../../sessions/authentication.errors.js';
 import { LoginRules } from '../../auth/login-rules.js';
 import type { ProofVerifier, ProvenLogin } from '../../auth/proof-verifier.js';
+import { SingleUseStore } from '../../auth/single-use.repository.js';
 import { UsersService } from '../../users/users.service.js';
 import { WalletLoginDto } from './dto/wallet-login.dto.js';
 import { parseEthereumSignature } from './ethereum-signature.js';
 import { WalletLoginError } from './wallet-login.errors.js';
-import { WalletLoginReplayRepository } from './wallet-login-replay.repository.js';
 import { WalletSignatures } from './wallet-signatures.js';
 
 /** How far a signed timestamp may be from the server's clock, either way. */
@@ -28,7 +28,7 @@ export class WalletSignatureStrategy implements ProofVerifier {
 
   constructor(
     private readonly users: UsersService,
-    private readonly replays: WalletLoginReplayRepository,
+    private readonly singleUse: SingleUseStore,
     private readonly signatures: WalletSignatures,
     private readonly rules: LoginRules,
     private readonly clock: Clock,
@@ -57,7 +57,9 @@ export class WalletSignatureStrategy implements ProofVerifier {
       login: { principal: candidate.principal, credential: { kind: 'WALLET', id: candidate.walletId } },
       spend: async () => {
         // Keyed by (address, timestamp), not by signature bytes: every encoding of one signature is one use.
-        const fresh = await this.replays.claim(signer, body.timestampInMs, new Date(body.timestampInMs + WALLET_LOGIN_WINDOW_MS), new Date(now), WALLET_LOGIN_WINDOW_MS);
+        // Kept a whole window past its own: an instance whose clock is behind by up to a window still accepts the timestamp, and must still find it.
+        const keptUntil = new Date(body.timestampInMs + 2 * WALLET_LOGIN_WINDOW_MS);
+        const fresh = await this.singleUse.claim('wallet-login', `${signer}:${body.timestampInMs}`, keptUntil, new Date(now));
         if (!fresh) throw new WalletLoginError('SIGNATURE_REPLAYED', 'this signed timestamp has already been used');
       },
     };

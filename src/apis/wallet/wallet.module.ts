@@ -7,10 +7,9 @@ import { ChainModule } from '../../chain/chain.module.js';
 import { UsersModule } from '../../users/users.module.js';
 import { SiweController } from './siwe.controller.js';
 import { SiweLoginStrategy } from './siwe-login.strategy.js';
-import { SiweNonceRepository, SiweNonces } from './siwe-nonces.js';
+import { SiweNonces } from './siwe-nonces.js';
 import { SIWE_POLICY, siwePolicy, SiweVerifier } from './siwe-verifier.js';
 import { WalletSignatures } from './wallet-signatures.js';
-import { WalletLoginReplayRepository } from './wallet-login-replay.repository.js';
 import { WalletSignatureStrategy } from './wallet-signature.strategy.js';
 import { WalletController } from './wallet.controller.js';
 
@@ -23,12 +22,10 @@ import { WalletController } from './wallet.controller.js';
   controllers: [WalletController, SiweController],
   providers: [
     WalletSignatureStrategy,
-    WalletLoginReplayRepository,
     WalletSignatures,
     SiweLoginStrategy,
     SiweVerifier,
     SiweNonces,
-    SiweNonceRepository,
     { provide: SIWE_POLICY, inject: [AppConfig], useFactory: siwePolicy },
     // Access 15 min, refresh 24 h by default (DESIGN section 5).
     { provide: SESSION_POLICY, inject: [AppConfig], useFactory: (c: AppConfig): SessionPolicy => ({ clientId: 'wallet', accessTtl: c.WALLET_ACCESS_TOKEN_TTL, refreshTtl: c.WALLET_REFRESH_TOKEN_TTL }) },

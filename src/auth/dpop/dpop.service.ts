@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Clock } from '../../common/clock.js';
 import { AppConfig } from '../../config/app-config.js';
 import { DpopProofError, verifyDpopProof } from '@sigauth/guard/dpop';
-import { OneTimeIdsRepository } from '../one-time-ids.repository.js';
+import { SingleUseStore } from '../single-use.repository.js';
 import type { ProofOfPossession } from '../../sessions/sessions.service.js';
 import { DpopError } from '../../sessions/dpop.errors.js';
 
@@ -26,7 +26,7 @@ export class DpopService {
   constructor(
     private readonly config: AppConfig,
     private readonly clock: Clock,
-    private readonly oneTimeIds: OneTimeIdsRepository,
+    private readonly singleUse: SingleUseStore,
   ) {}
 
   /**
@@ -54,7 +54,7 @@ export class DpopService {
       spend: async () => {
         // A proof is accepted while its iat is within the window of now, so its jti is kept that long past its iat.
         const expiresAt = new Date((iat + windowSeconds) * 1000 + 1000);
-        if (!(await this.oneTimeIds.claim('dpop-proof', `${jkt}:${jti}`, expiresAt, new Date(this.clock.now())))) {
+        if (!(await this.singleUse.claim('dpop-proof', `${jkt}:${jti}`, expiresAt, new Date(this.clock.now())))) {
           throw new DpopError('INVALID_DPOP_PROOF', 'the DPoP proof was already used');
         }
       },
