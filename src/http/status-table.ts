@@ -83,6 +83,11 @@ export function ApiStatusTable(table: StatusTable): ClassDecorator {
 /** A row as a table writes it: status, name, and a message of its own where the error's must not be shown. */
 export type RowSpec = readonly [status: number, name: string, message?: string];
 
+/** The same row for every code of a family, for an API that tells none of them apart. */
+export function oneRowFor<C extends string>(codes: readonly C[], row: RowSpec): Record<C, RowSpec> {
+  return Object.fromEntries(codes.map((code) => [code, row])) as Record<C, RowSpec>;
+}
+
 /**
  * The rows of a union of error families, by family and code. Exhaustive by type: a new family or
  * code does not compile until the table has a row for it.

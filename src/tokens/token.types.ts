@@ -7,11 +7,9 @@ export type TokenUse = 'access' | 'refresh';
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 export const REFRESH_TOKEN_TYP = 'JWT';
 
-export interface AccessClaims {
-  token_use: 'access';
-  acc: string;
+/** What every token of a session says: whose it is, which session and API, who issued it for whom, and when. */
+interface SessionTokenClaims {
   sub: string;
-  role: Role;
   /** The API (client) that opened the session: fib, wallet, service. */
   client_id: string;
   sid: string;
@@ -20,22 +18,20 @@ export interface AccessClaims {
   iat: number;
   exp: number;
   jti: string;
+}
+
+export interface AccessClaims extends SessionTokenClaims {
+  token_use: 'access';
+  acc: string;
+  role: Role;
   /** RFC 9449: the thumbprint of the DPoP key the token is bound to; absent for a bearer token. */
   cnf?: { jkt: string };
 }
 
 /** Addressed to sigauth itself (`aud` is the issuer), never to the services that take access tokens. */
-export interface RefreshClaims {
+export interface RefreshClaims extends SessionTokenClaims {
   token_use: 'refresh';
-  sub: string;
   acjti: string;
-  client_id: string;
-  sid: string;
-  iss: string;
-  aud: string;
-  iat: number;
-  exp: number;
-  jti: string;
 }
 
 export type TokenClaims = AccessClaims | RefreshClaims;
@@ -48,25 +44,22 @@ export interface IssuedToken {
 }
 
 /** What an access token says, apart from what the service adds (iss, aud). */
-export interface AccessFields {
-  acc: string;
+interface SessionTokenFields {
   sub: string;
-  role: Role;
   clientId: string;
   sid: string;
   iat: number;
   exp: number;
   jti: string;
+}
+
+export interface AccessFields extends SessionTokenFields {
+  acc: string;
+  role: Role;
   /** The DPoP key's thumbprint, for a token bound to it. */
   jkt?: string | null;
 }
 
-export interface RefreshFields {
-  sub: string;
+export interface RefreshFields extends SessionTokenFields {
   acjti: string;
-  clientId: string;
-  sid: string;
-  iat: number;
-  exp: number;
-  jti: string;
 }

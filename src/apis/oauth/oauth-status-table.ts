@@ -1,5 +1,6 @@
 import type { CommonApiError } from '../../http/envelope-status-table.js';
-import { statusTable, type RowSpec } from '../../http/status-table.js';
+import { oneRowFor, statusTable, type RowSpec } from '../../http/status-table.js';
+import { USER_ERROR_CODES } from '../../users/users.errors.js';
 import type { OAuthError } from './oauth.errors.js';
 
 const INVALID_REQUEST: RowSpec = [400, 'invalid_request'];
@@ -26,20 +27,8 @@ export const OAUTH_STATUS_TABLE = statusTable<CommonApiError | OAuthError>(
     authentication: { INVALID_PROOF: INVALID_CLIENT, UNKNOWN_PRINCIPAL: [401, 'invalid_client', 'client authentication failed'], PASSWORD_EXPIRED: INVALID_CLIENT },
     token: { INVALID_TOKEN: INVALID_GRANT, TOKEN_PAIR_MISMATCH: INVALID_GRANT, MISSING_TOKEN: INVALID_REQUEST },
     dpop: { INVALID_DPOP_PROOF: [400, 'invalid_dpop_proof'], UNPROVEN_KEY: INVALID_GRANT },
-    user: {
-      USER_NOT_FOUND: INVALID_REQUEST,
-      CREDENTIAL_NOT_FOUND: INVALID_REQUEST,
-      SESSION_NOT_FOUND: INVALID_REQUEST,
-      EMAIL_TAKEN: INVALID_REQUEST,
-      CREDENTIAL_EXISTS: INVALID_REQUEST,
-      INVALID_PUBLIC_KEY: INVALID_REQUEST,
-      INVALID_EMAIL: INVALID_REQUEST,
-      INVALID_ACCOUNT: INVALID_REQUEST,
-      INVALID_ROLE: INVALID_REQUEST,
-      INVALID_WALLET: INVALID_REQUEST,
-      INVALID_PASSWORD: INVALID_REQUEST,
-      INVALID_SEED_FILE: INVALID_REQUEST,
-    },
+    // This API manages no users: whatever a user error says, the request named something it cannot act on.
+    user: oneRowFor(USER_ERROR_CODES, INVALID_REQUEST),
     // RFC 6749 section 5.2 has no code for "slow down" at the token endpoint (temporarily_unavailable
     // belongs to the authorization endpoint, RFC 8628's slow_down to device-code polling): the 429
     // status and its Retry-After (RFC 6585) are what a client acts on, the code is the generic one.

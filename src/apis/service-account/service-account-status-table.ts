@@ -1,6 +1,7 @@
 import { dpopChallenge } from '../../http/dpop-challenge.js';
 import type { CommonApiError } from '../../http/envelope-status-table.js';
-import { statusTable, type RowSpec } from '../../http/status-table.js';
+import { oneRowFor, statusTable, type RowSpec } from '../../http/status-table.js';
+import { USER_ERROR_CODES } from '../../users/users.errors.js';
 
 /**
  * The service-account API's status table, in the Redis Enterprise error body
@@ -27,20 +28,8 @@ export const SERVICE_ACCOUNT_STATUS_TABLE = statusTable<CommonApiError>(
     authentication: { PASSWORD_EXPIRED: [401, 'password_expired'], INVALID_PROOF: REFUSED, UNKNOWN_PRINCIPAL: REFUSED },
     token: { INVALID_TOKEN: UNAUTHORIZED, TOKEN_PAIR_MISMATCH: UNAUTHORIZED, MISSING_TOKEN: UNAUTHORIZED },
     dpop: { INVALID_DPOP_PROOF: UNAUTHORIZED, UNPROVEN_KEY: UNAUTHORIZED },
-    user: {
-      USER_NOT_FOUND: INVALID_SCHEMA,
-      CREDENTIAL_NOT_FOUND: INVALID_SCHEMA,
-      SESSION_NOT_FOUND: INVALID_SCHEMA,
-      EMAIL_TAKEN: INVALID_SCHEMA,
-      CREDENTIAL_EXISTS: INVALID_SCHEMA,
-      INVALID_PUBLIC_KEY: INVALID_SCHEMA,
-      INVALID_EMAIL: INVALID_SCHEMA,
-      INVALID_ACCOUNT: INVALID_SCHEMA,
-      INVALID_ROLE: INVALID_SCHEMA,
-      INVALID_WALLET: INVALID_SCHEMA,
-      INVALID_PASSWORD: INVALID_SCHEMA,
-      INVALID_SEED_FILE: INVALID_SCHEMA,
-    },
+    // This API manages no users: whatever a user error says, the request named something it cannot act on.
+    user: oneRowFor(USER_ERROR_CODES, INVALID_SCHEMA),
     'rate-limit': { TOO_MANY_REQUESTS: [429, 'too_many_requests'] },
     health: { NOT_READY: [503, 'service_unavailable'] },
   },
