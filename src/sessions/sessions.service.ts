@@ -9,6 +9,7 @@ import { currentRequest } from '../http/request-context.js';
 import { AuthenticationError, passwordExpired } from './authentication.errors.js';
 import { DpopError } from './dpop.errors.js';
 import type { VerifiedLogin } from './verified-login.js';
+import type { SessionPolicy } from './session-policy.js';
 import { SessionLivenessCache, type LiveSession } from './session-liveness.cache.js';
 import { SessionRepository, type IssuedChild, type RotationOutcome, type SessionRecord } from './session.repository.js';
 import { SigningKeysService, type SigningKey } from '../tokens/signing-keys.service.js';
@@ -36,16 +37,6 @@ const REFRESH_REFUSALS = {
 } satisfies Record<string, { code: string; error: () => Error }>;
 
 type RefreshRefusal = keyof typeof REFRESH_REFUSALS;
-
-/** How the sessions of one API live: the client id they are bound to, and their token lifetimes in seconds. */
-export interface SessionPolicy {
-  clientId: string;
-  accessTtl: number;
-  refreshTtl: number;
-}
-
-/** Each adapter module provides its own SessionPolicy under this token. */
-export const SESSION_POLICY = Symbol('SESSION_POLICY');
 
 export interface TokenPair {
   accessToken: string;

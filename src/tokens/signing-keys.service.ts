@@ -6,6 +6,7 @@ import { AppConfig } from '../config/app-config.js';
 import { SigningKeyCipher } from './signing-key-cipher.js';
 import { SigningKeyError } from './signing-key.errors.js';
 import { SigningKeyRepository, type StoredSigningKey } from './signing-key.repository.js';
+import { TokenClients } from './token-clients.js';
 
 export interface PublicJwk {
   kty: 'OKP';
@@ -58,13 +59,14 @@ export class SigningKeysService implements OnApplicationBootstrap, OnModuleDestr
     private readonly repository: SigningKeyRepository,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly clients: TokenClients,
   ) {
     this.cipher = new SigningKeyCipher(config.SIGNING_KEY_ENCRYPTION_KEY ? Buffer.from(config.SIGNING_KEY_ENCRYPTION_KEY, 'hex') : undefined);
   }
 
-  /** The longest any token we sign can live: a retired key stays published this long. */
+  /** The longest any token we sign can live, as the clients' APIs registered it: a retired key stays published this long. */
   private get retention(): number {
-    return Math.max(this.config.ACCESS_TOKEN_TTL, this.config.REFRESH_TOKEN_TTL, this.config.WALLET_ACCESS_TOKEN_TTL, this.config.WALLET_REFRESH_TOKEN_TTL, 86_400) * 1000;
+    return this.clients.longestLifetime() * 1000;
   }
 
   async onApplicationBootstrap(): Promise<void> {

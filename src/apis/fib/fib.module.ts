@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../../auth/auth.module.js';
 import { SessionsModule } from '../../sessions/sessions.module.js';
-import { SESSION_POLICY, type SessionPolicy } from '../../sessions/sessions.service.js';
-import { AppConfig } from '../../config/app-config.js';
+import { sessionPolicy } from '../../sessions/session-policy.js';
 import { UsersModule } from '../../users/users.module.js';
 import { EmailSignatureStrategy } from './email-signature.strategy.js';
 import { FibController } from './fib.controller.js';
@@ -15,8 +14,8 @@ import { LoginChallengeService } from './login-challenge.service.js';
   providers: [
     EmailSignatureStrategy,
     LoginChallengeService,
-    // FIB sessions live ACCESS_TOKEN_TTL and REFRESH_TOKEN_TTL (DESIGN section 3).
-    { provide: SESSION_POLICY, inject: [AppConfig], useFactory: (c: AppConfig): SessionPolicy => ({ clientId: 'fib', accessTtl: c.ACCESS_TOKEN_TTL, refreshTtl: c.REFRESH_TOKEN_TTL }) },
+    // A user's own device is a public client: whoever holds its token may revoke it.
+    sessionPolicy((c) => ({ clientId: 'fib', accessTtl: c.ACCESS_TOKEN_TTL, refreshTtl: c.REFRESH_TOKEN_TTL, publicClient: true })),
   ],
 })
 export class FibModule {}

@@ -1,7 +1,6 @@
-import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { Controller, Header, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { ApiBasicAuth, ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiTags } from '../../http/openapi-decorators.js';
 import type { FastifyRequest } from 'fastify';
-import { AppConfig } from '../../config/app-config.js';
 import { ApiJsonResponse, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, SECURITY } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { ClientAuthentication, type AuthenticatedClient } from '../../auth/client-authentication.js';
@@ -10,7 +9,8 @@ import { OAuthMetadata } from './oauth-metadata.js';
 import { OAUTH_STATUS_TABLE } from './oauth-status-table.js';
 import { OAuthError } from './oauth.errors.js';
 import { ApiOAuthCommonErrors, ApiOAuthError, formSchema } from './oauth.openapi.js';
-import { SessionsService, type SessionPolicy, type TokenPair } from '../../sessions/sessions.service.js';
+import { SESSION_POLICY, type SessionPolicy } from '../../sessions/session-policy.js';
+import { SessionsService, type TokenPair } from '../../sessions/sessions.service.js';
 import { SmallBody } from '../../http/request-body.js';
 
 /** RFC 6749 section 5.1. */
@@ -43,7 +43,7 @@ export class OAuthTokenController {
     private readonly sessions: SessionsService,
     private readonly clients: ClientAuthentication,
     private readonly metadata: OAuthMetadata,
-    private readonly config: AppConfig,
+    @Inject(SESSION_POLICY) private readonly lifetimes: Omit<SessionPolicy, 'clientId'>,
   ) {}
 
   @Post('token')
@@ -101,6 +101,6 @@ export class OAuthTokenController {
 
   /** A client's sessions are its own: another client's refresh token is refused (invalid_grant). */
   private policyFor(client: AuthenticatedClient): SessionPolicy {
-    return { clientId: client.clientId, accessTtl: this.config.ACCESS_TOKEN_TTL, refreshTtl: this.config.REFRESH_TOKEN_TTL };
+    return { clientId: client.clientId, accessTtl: this.lifetimes.accessTtl, refreshTtl: this.lifetimes.refreshTtl };
   }
 }

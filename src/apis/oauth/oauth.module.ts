@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../../auth/auth.module.js';
+import { sessionPolicy } from '../../sessions/session-policy.js';
 import { SessionsModule } from '../../sessions/sessions.module.js';
 import { DiscoveryController } from './discovery.controller.js';
 import { IntrospectionCallerGuard } from './introspection-caller.guard.js';
@@ -16,6 +17,11 @@ import { RevocationController } from './revocation.controller.js';
 @Module({
   imports: [SessionsModule, AuthModule],
   controllers: [OAuthTokenController, IntrospectionController, RevocationController, DiscoveryController],
-  providers: [OAuthMetadata, IntrospectionCallerGuard],
+  providers: [
+    OAuthMetadata,
+    IntrospectionCallerGuard,
+    // Every service account is a client of its own (its id is its email), confidential: it authenticates.
+    sessionPolicy((c) => ({ accessTtl: c.ACCESS_TOKEN_TTL, refreshTtl: c.REFRESH_TOKEN_TTL, publicClient: false })),
+  ],
 })
 export class OAuthModule {}

@@ -8,19 +8,13 @@ import { DpopError } from '../../sessions/dpop.errors.js';
 import { DpopService } from '../../auth/dpop/dpop.service.js';
 import { ClientAuthentication } from '../../auth/client-authentication.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
+import { TokenClients } from '../../tokens/token-clients.js';
 import { formBody, requiredFormParam } from './form-body.js';
 import { OAuthMetadata } from './oauth-metadata.js';
 import { OAUTH_STATUS_TABLE } from './oauth-status-table.js';
 import { OAuthError } from './oauth.errors.js';
 import { ApiOAuthCommonErrors, ApiOAuthError, formSchema } from './oauth.openapi.js';
 import { SmallBody } from '../../http/request-body.js';
-
-/**
- * The APIs whose clients are the users' own devices (public clients, RFC 6749 section 2.1): their
- * tokens are revoked by whoever holds them. Any other session (a service account's) was opened by
- * a confidential client, which must authenticate to revoke it.
- */
-const PUBLIC_CLIENTS: ReadonlySet<string> = new Set(['fib', 'wallet']);
 
 const BOUND_TOKEN = 'the token is bound to a DPoP key: revoke it with a DPoP proof signed by that key';
 
@@ -46,6 +40,7 @@ export class RevocationController {
     private readonly clients: ClientAuthentication,
     private readonly metadata: OAuthMetadata,
     private readonly dpop: DpopService,
+    private readonly tokenClients: TokenClients,
   ) {}
 
   @Post('revoke')
@@ -72,7 +67,9 @@ export class RevocationController {
     const client = this.clients.presented(request) ? await this.clients.authenticate(request, this.metadata.assertionAudiences('revocation')) : undefined;
     const session = await this.sessions.sessionOfToken(token);
     if (!session || session.revokedAt) return {};
-    if (!PUBLIC_CLIENTS.has(session.clientId)) {
+    // A public client's token (RFC 6749 section 2.1: the user's own device) is revoked by whoever
+    // holds it; a confidential client's session only by that client, authenticated.
+    if (!this.tokenClients.isPublic(session.clientId)) {
       if (!client) throw new AuthenticationError('INVALID_PROOF', 'a service account\'s token is revoked with that account\'s client authentication');
       if (client.principal.userId !== session.userId) throw new OAuthError('UNAUTHORIZED_CLIENT', 'the token was not issued to this client');
     } else if (session.dpopJkt !== null && session.dpopJkt !== proof.jkt) {

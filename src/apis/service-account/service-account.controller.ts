@@ -1,10 +1,11 @@
-import { Body, Controller, Headers, Post, Req } from '@nestjs/common';
+import { Body, Controller, Headers, Inject, Post, Req } from '@nestjs/common';
 import { ApiBasicAuth, ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '../../http/openapi-decorators.js';
 import { ApiJsonResponse, EXAMPLE_ACCESS_TOKEN, SECURITY } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
 import { LoginRoute, type LoginRequest } from '../../auth/login.guard.js';
 import { presentedToken } from '../../sessions/presented-token.js';
+import { SESSION_POLICY, type SessionPolicy } from '../../sessions/session-policy.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
 import { serviceTokenTtl, ServiceTokenDto } from './dto/service-token.dto.js';
 import { PasswordStrategy } from './password.strategy.js';
@@ -17,16 +18,17 @@ const TOKEN_EXAMPLE = { access_token: EXAMPLE_ACCESS_TOKEN };
 const TTL_BODY = { type: ServiceTokenDto, required: false, description: 'Optional: the token lifetime in seconds (default 300).' };
 const PASSWORD_EXPIRED = ['password_expired', 'The password has expired and must be changed.', "the account's password has expired"] as const;
 
-/** The sessions this API opens are bound to it: access tokens only, each authorize a session. */
-const CLIENT_ID = 'service';
-
 /** The Redis Enterprise-style service-account API: an adapter over the session core. */
 @ApiTags('Service accounts')
 @ApiRedisCommonErrors()
 @ApiStatusTable(SERVICE_ACCOUNT_STATUS_TABLE)
 @Controller('v1/users')
 export class ServiceAccountController {
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly sessions: SessionsService,
+    // The sessions this API opens are bound to it: access tokens only, each authorize a session.
+    @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
+  ) {}
 
   @LoginRoute('authorize', PasswordStrategy)
   @ApiOperation({
@@ -40,7 +42,7 @@ export class ServiceAccountController {
   @ApiRedisError(401, ...PASSWORD_EXPIRED)
   async authorize(@Req() request: LoginRequest): Promise<{ access_token: string }> {
     const ttl = await serviceTokenTtl(request.body);
-    return { access_token: (await this.sessions.openAccessOnly(request.user, CLIENT_ID, ttl)).token };
+    return { access_token: (await this.sessions.openAccessOnly(request.user, this.policy.clientId, ttl)).token };
   }
 
   @RateLimitedRoute(Post, 'refresh_jwt', 'refresh')
@@ -56,6 +58,6 @@ export class ServiceAccountController {
   async refreshJwt(@Headers('authorization') authorization: string | undefined, @Body() body: unknown): Promise<{ access_token: string }> {
     const ttl = await serviceTokenTtl(body);
     const accessToken = presentedToken(authorization, 'Authorization: JWT <token> is required');
-    return { access_token: (await this.sessions.rotate({ kind: 'service', accessToken, ttl }, { clientId: CLIENT_ID })).token };
+    return { access_token: (await this.sessions.rotate({ kind: 'service', accessToken, ttl }, this.policy)).token };
   }
 }

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../../auth/auth.module.js';
+import { sessionPolicy } from '../../sessions/session-policy.js';
 import { SessionsModule } from '../../sessions/sessions.module.js';
+import { MAX_SERVICE_TOKEN_TTL } from './dto/service-token.dto.js';
 import { PasswordStrategy } from './password.strategy.js';
 import { ServiceAccountController } from './service-account.controller.js';
 
@@ -8,6 +10,11 @@ import { ServiceAccountController } from './service-account.controller.js';
 @Module({
   imports: [SessionsModule, AuthModule],
   controllers: [ServiceAccountController],
-  providers: [PasswordStrategy],
+  providers: [
+    PasswordStrategy,
+    // Its sessions are bound to it and hold access tokens only, each as long as the client asks, up
+    // to a day; the client authenticates with its password, so it is confidential.
+    sessionPolicy(() => ({ clientId: 'service', accessTtl: MAX_SERVICE_TOKEN_TTL, refreshTtl: 0, publicClient: false })),
+  ],
 })
 export class ServiceAccountModule {}

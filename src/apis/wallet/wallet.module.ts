@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../../auth/auth.module.js';
 import { AppConfig } from '../../config/app-config.js';
 import { SessionsModule } from '../../sessions/sessions.module.js';
-import { SESSION_POLICY, type SessionPolicy } from '../../sessions/sessions.service.js';
+import { sessionPolicy } from '../../sessions/session-policy.js';
 import { ChainModule } from '../../chain/chain.module.js';
 import { UsersModule } from '../../users/users.module.js';
 import { SiweController } from './siwe.controller.js';
@@ -27,8 +27,8 @@ import { WalletController } from './wallet.controller.js';
     SiweVerifier,
     SiweNonces,
     { provide: SIWE_POLICY, inject: [AppConfig], useFactory: siwePolicy },
-    // Access 15 min, refresh 24 h by default (DESIGN section 5).
-    { provide: SESSION_POLICY, inject: [AppConfig], useFactory: (c: AppConfig): SessionPolicy => ({ clientId: 'wallet', accessTtl: c.WALLET_ACCESS_TOKEN_TTL, refreshTtl: c.WALLET_REFRESH_TOKEN_TTL }) },
+    // Access 15 min, refresh 24 h by default; the wallet is the user's own, a public client.
+    sessionPolicy((c) => ({ clientId: 'wallet', accessTtl: c.WALLET_ACCESS_TOKEN_TTL, refreshTtl: c.WALLET_REFRESH_TOKEN_TTL, publicClient: true })),
   ],
 })
 export class WalletModule {}
