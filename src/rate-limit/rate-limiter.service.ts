@@ -8,7 +8,11 @@ import { BoundedMemoryRateLimiter } from './bounded-memory-rate-limiter.js';
 import { budgetAddress } from './budget-address.js';
 import { RateLimitError } from './rate-limit.errors.js';
 
-export type RateLimitedEndpoint = 'fib-login' | 'wallet-login' | 'siwe-login' | 'password-login' | 'client-auth' | 'refresh' | 'challenge' | 'siwe-nonce';
+/**
+ * The name an API gives one of its credential endpoints: its budgets are kept under it and its
+ * refusals counted by it. Routes that give the same name share a budget.
+ */
+export type RateLimitedEndpoint = string;
 
 /**
  * What a login proves with. A signature cannot be guessed, so one that verifies is never refused
@@ -85,10 +89,10 @@ export class RateLimiterService implements OnApplicationShutdown {
     return { name, limiter };
   }
 
-  /** Spends the address's budget for `endpoint` (and, for a challenge, the identity's): 429 when spent. */
+  /** Spends the address's budget for `endpoint`, and the identity's when the route names one (a challenge, its email): 429 when spent. */
   async takeRequest(endpoint: RateLimitedEndpoint, ip: string | null, identity?: string): Promise<void> {
     if (ip) await this.spend(this.perAddress, endpoint, budgetAddress(ip));
-    if (endpoint === 'challenge' && identity) await this.spend(this.perIdentity, endpoint, identity);
+    if (identity) await this.spend(this.perIdentity, endpoint, identity);
   }
 
   /** Takes a login attempt's budget before its proof is checked; a password login over budget is refused here. */
