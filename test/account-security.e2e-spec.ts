@@ -2,6 +2,7 @@ import pg from 'pg';
 import { UsersService } from '../src/users/users.service.js';
 import { testBackend } from './support/database.js';
 import { decodeJwtPart, irohaDigest, newClientKey, signDigest, signEmail, type ClientKey } from './support/fib-client.js';
+import { startTestInstance, type TestInstance } from './support/process-service.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
 
 const BASE = '/auth/api/v1/authentication-management';
@@ -12,7 +13,7 @@ const envelope = (code: number, name: string, message: string | jest.AsymmetricM
 });
 
 // A second instance on one PGlite folder is not possible (PGlite serves one process): the cases
-// that start instances with other settings run on PostgreSQL only.
+// that start instances with other settings run on PostgreSQL only, each instance a process of its own.
 const withInstances = testBackend() === 'postgresql' ? it : it.skip;
 
 describe('account security', () => {
@@ -21,10 +22,10 @@ describe('account security', () => {
   let alice: ClientKey;
   let admin: ClientKey;
   let adminToken: string;
-  const extra: TestApp[] = [];
+  const extra: TestInstance[] = [];
 
   const start = async (env: Record<string, string> = {}) => {
-    const app = await startTestApp({ ...storage.env, ...env });
+    const app = await startTestInstance({ ...storage.env, ...env });
     extra.push(app);
     return app;
   };
@@ -34,7 +35,7 @@ describe('account security', () => {
     authPublicKeyHex: key.publicKeyHex,
     ...(nonce === undefined ? {} : { nonce }),
   });
-  const login = (app: TestApp, body: object) => app.http().post(`${BASE}/session`).send(body);
+  const login = (app: Pick<TestApp, 'http'>, body: object) => app.http().post(`${BASE}/session`).send(body);
   const sql = async <T extends object>(query: string, params: unknown[] = []): Promise<T[]> => {
     const client = new pg.Client({ connectionString: storage.env.DATABASE_URL });
     await client.connect();
@@ -62,7 +63,7 @@ describe('account security', () => {
   });
 
   describe('challenge login', () => {
-    const challenge = (app: TestApp, email: string) => app.http().post(`${BASE}/challenge`).send({ email });
+    const challenge = (app: Pick<TestApp, 'http'>, email: string) => app.http().post(`${BASE}/challenge`).send({ email });
 
     it('answers a nonce of at least 128 bits, the same way whether or not the email exists', async () => {
       for (const email of ['alice@example.org', 'nobody@example.org']) {
@@ -350,7 +351,7 @@ describe('account security', () => {
     (testBackend() === 'postgresql' ? it : it.skip)('a graceful shutdown loses no event', async () => {
       const app = await start();
       const key = newClientKey();
-      await app.app.get(UsersService).create({ email: 'grace@example.org', account: 'grace@example', publicKeys: [key.publicKeyHex] });
+      await service.app.get(UsersService).create({ email: 'grace@example.org', account: 'grace@example', publicKeys: [key.publicKeyHex] });
       const results = await Promise.all(Array.from({ length: 30 }, () => login(app, loginBody('grace@example.org', key))));
       expect(results.every((r) => r.status === 200)).toBe(true);
       await app.close();

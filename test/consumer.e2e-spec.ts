@@ -11,6 +11,7 @@ import { SigningKeysService } from '../src/tokens/signing-keys.service.js';
 import { UsersService } from '../src/users/users.service.js';
 import { decodeJwtPart, newClientKey, signEmail, type ClientKey } from './support/fib-client.js';
 import { onPostgres } from './support/postgres.js';
+import { startTestInstance } from './support/process-service.js';
 import { controlClock, type TestClock } from './support/test-clock.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
 
@@ -66,7 +67,7 @@ describe('the consumer example guarded by @sigauth/guard, against a running siga
     return consumer;
   }
 
-  async function login(who: keyof typeof users, service: TestApp = sigauth): Promise<Tokens> {
+  async function login(who: keyof typeof users, service: Pick<TestApp, 'http'> = sigauth): Promise<Tokens> {
     const { email, key } = users[who];
     const res = await service.http().post(`${BASE}/session`).send({ email, signature: signEmail(key, email), authPublicKeyHex: key.publicKeyHex });
     expect(res.status).toBe(200);
@@ -160,7 +161,7 @@ describe('the consumer example guarded by @sigauth/guard, against a running siga
   });
 
   onServer('401 for a wrong-audience token: sigauth started with JWT_AUDIENCE=other on the same database', async () => {
-    const other = await startTestApp({ ...storage.env, JWT_AUDIENCE: 'other' });
+    const other = await startTestInstance({ ...storage.env, JWT_AUDIENCE: 'other' });
     try {
       const { accessToken } = await login('peer', other);
       expect(decodeJwtPart(accessToken, 1).aud).toBe('other');

@@ -1,64 +1,49 @@
-import { applyDecorators, HttpCode, Inject, Injectable, mixin, Post, UseGuards, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Authenticator } from 'passport';
-import { Strategy as CustomStrategy } from 'passport-custom';
+import { applyDecorators, HttpCode, mixin, Post, UseGuards, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
+import { AuthGuard } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
 import type { ProofOfPossession } from '../sessions/sessions.service.js';
-import { LoginAttempts, type LoginConditions } from './login-attempts.service.js';
-import type { ProofVerifier, ProvenLogin } from './proof-verifier.js';
+import type { AdmittedLogin, LoginConditions } from './login-attempts.service.js';
 import type { VerifiedLogin } from '../sessions/verified-login.js';
 import { SmallBody } from '../http/request-body.js';
 
 export type LoginRequest = FastifyRequest & { user: VerifiedLogin; possession: ProofOfPossession };
 
 /**
- * Guards a login route with an API's proof verifier, run as a passport-custom strategy inside
- * LoginAttempts (budgets, the order of checks, audit of failures). The proven login lands on
- * `request.user`, the DPoP key it proved (with `conditions.dpop`) on `request.possession`.
- * Each guard has a passport Authenticator of its own: @nestjs/passport registers strategies on
- * passport's process-wide singleton, where a second application in the same process (a test
- * starting another instance) would silently take over the first one's strategies.
+ * What a login route hands its strategy. Passport passes a guard's authenticate options on to a
+ * strategy built with `passOptionsToCallback` (LOGIN_STRATEGY_OPTIONS), so one strategy serves
+ * routes that ask different things of a login.
  */
-export function LoginGuard(verifier: Type<ProofVerifier>, conditions: LoginConditions = {}): Type<CanActivate> {
-  @Injectable()
-  class ProofGuard implements CanActivate {
-    private readonly passport = new Authenticator();
-
-    constructor(
-      @Inject(verifier) private readonly proof: ProofVerifier,
-      private readonly attempts: LoginAttempts,
-    ) {
-      this.passport.use(
-        'proof',
-        new CustomStrategy((request, done) => {
-          this.proof.verify(request as unknown as FastifyRequest).then((login) => done(null, login), done);
-        }),
-      );
-    }
-
-    async canActivate(context: ExecutionContext): Promise<boolean> {
-      const request = context.switchToHttp().getRequest<LoginRequest>();
-      const reply = context.switchToHttp().getResponse<FastifyReply>();
-      const { login, possession } = await this.attempts.attempt(this.proof, request, () => this.authenticate(request, reply), conditions);
-      request.user = login;
-      request.possession = possession;
-      return true;
-    }
-
-    private authenticate(request: FastifyRequest, reply: FastifyReply): Promise<ProvenLogin> {
-      return new Promise((resolve, reject) => {
-        const middleware = this.passport.authenticate('proof', { session: false }, (error: unknown, login: ProvenLogin | false) => {
-          if (error) reject(error);
-          else if (login) resolve(login);
-          else reject(new Error('the proof verifier yielded neither a login nor an error'));
-        });
-        middleware(request, reply, (error: unknown) => reject(error ?? new Error('the proof verifier did not finish')));
-      });
-    }
-  }
-  return mixin(ProofGuard);
+export interface LoginOptions {
+  conditions: LoginConditions;
 }
 
-/** A login route: a POST that answers 200 (not Nest's 201), behind the API's proof verifier. */
-export function LoginRoute(path: string, verifier: Type<ProofVerifier>, conditions: LoginConditions = {}): MethodDecorator {
-  return applyDecorators(Post(path), HttpCode(200), SmallBody(), UseGuards(LoginGuard(verifier, conditions)));
+/** The passport-custom options of every login strategy: its validate() gets the route's LoginOptions. */
+export const LOGIN_STRATEGY_OPTIONS = { passOptionsToCallback: true } as const;
+
+/**
+ * AuthGuard(strategy) with the route's conditions (a DPoP proof, a role). The strategy's
+ * validate() runs the login through LoginAttempts and yields the admitted login; the guard puts
+ * the principal on `request.user`, as passport does, and the DPoP key it proved on
+ * `request.possession`. A refusal is the strategy's domain error, rendered by the API's status
+ * table; passport's own 401 never answers.
+ */
+export function LoginGuard(strategy: string, conditions: LoginConditions = {}): Type<CanActivate> {
+  class RouteLoginGuard extends AuthGuard(strategy) {
+    override getAuthenticateOptions(): LoginOptions {
+      return { conditions };
+    }
+
+    override handleRequest<TUser = VerifiedLogin>(error: unknown, admitted: AdmittedLogin | false, _info: unknown, context: ExecutionContext): TUser {
+      if (error) throw error;
+      if (!admitted) throw new Error(`the ${strategy} strategy yielded neither a login nor an error`);
+      context.switchToHttp().getRequest<LoginRequest>().possession = admitted.possession;
+      return admitted.login as TUser;
+    }
+  }
+  return mixin(RouteLoginGuard);
+}
+
+/** A login route: a POST that answers 200 (not Nest's 201), behind the named passport strategy. */
+export function LoginRoute(path: string, strategy: string, conditions: LoginConditions = {}): MethodDecorator {
+  return applyDecorators(Post(path), HttpCode(200), SmallBody(), UseGuards(LoginGuard(strategy, conditions)));
 }

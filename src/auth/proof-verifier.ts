@@ -14,8 +14,10 @@ export interface ProvenLogin {
 }
 
 /**
- * An API's proof of who is logging in, run by LoginGuard as a passport-custom strategy: the
- * adapter owns the wire format and the check, the core owns budgets and the audit of failures.
+ * An API's proof of who is logging in. Each API's passport strategy (PassportStrategy over
+ * passport-custom, named for the API, behind LoginRoute's AuthGuard) implements it and hands
+ * itself to LoginAttempts from validate(): the adapter owns the wire format and the check, the
+ * core owns the order of checks, budgets and the audit of failures.
  */
 export interface ProofVerifier {
   /** The endpoint whose budgets this login spends. */

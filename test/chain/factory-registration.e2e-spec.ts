@@ -4,6 +4,7 @@ import { childEnv, jsonOf, runCli } from '../support/cli.js';
 import { envelope } from '../support/envelope.js';
 import { eventually, startTestChain, type Creation, type Creator, type TestChain } from '../support/ethereum-node.js';
 import { decodeJwtPart } from '../support/fib-client.js';
+import { startTestInstance } from '../support/process-service.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from '../support/test-app.js';
 import { metricValue, timestampLogin } from '../support/wallet-client.js';
 
@@ -43,7 +44,8 @@ describe('Following the Factory', () => {
   it('refuses to start when the node serves another chain than ETH_CHAIN_ID', async () => {
     const other = await createTestStorage('factory_chain_id');
     try {
-      await expect(startTestApp({ ...other.env, ...chain.env({ ETH_CHAIN_ID: '1' }) })).rejects.toThrow('ETH_CHAIN_ID=1, but the node at ETH_RPC_URL serves chain 31337');
+      // A process of its own: a boot that fails half-way must leave this process's login strategies to the running service.
+      await expect(startTestInstance({ ...other.env, ...chain.env({ ETH_CHAIN_ID: '1' }) })).rejects.toThrow('ETH_CHAIN_ID=1, but the node at ETH_RPC_URL serves chain 31337');
     } finally {
       await other.cleanup();
     }

@@ -4,8 +4,10 @@ import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import request from 'supertest';
 import { childEnv, jsonOf, PROJECT_ROOT, runCli } from './cli.js';
 import { newClientKey, signEmail, type ClientKey } from './fib-client.js';
+import { TEST_ENV, type TestApp } from './test-app.js';
 
 /** The built server: `npm run test:faults` compiles before Jest runs. */
 export const SERVER_ENTRY = join(PROJECT_ROOT, 'dist', 'server', 'main.js');
@@ -176,6 +178,29 @@ export async function startService(storageEnv: Record<string, string>, extraEnv:
     }
     await sleep(100);
   }
+}
+
+/** An instance an e2e file talks to over HTTP only, as it talks to its own TestApp. */
+export type TestInstance = Pick<TestApp, 'http' | 'close'> & { port: number };
+
+/**
+ * A second instance for an e2e file, beside the TestApp it runs in-process: the built server as a
+ * process of its own, with the settings of startTestApp (TEST_ENV) and the file's overrides.
+ * Passport keeps login strategies in one registry per process, so a second application in Jest's
+ * process would take over the first one's logins (its settings, its database pool); a process of
+ * its own is also what a second instance is in production. Needs `npm run build`.
+ */
+export async function startTestInstance(env: Record<string, string>): Promise<TestInstance> {
+  const service = await startService({}, { ...TEST_ENV, LOG_LEVEL: 'warn', ...env });
+  const url = `http://127.0.0.1:${service.port}`;
+  return {
+    port: service.port,
+    http: () => request(url),
+    close: async () => {
+      const { code, signal } = await service.stop();
+      if (code !== 0) throw new Error(`the instance on port ${service.port} exited with ${code ?? signal}:\n${service.output()}`);
+    },
+  };
 }
 
 /** Kills every service process this file started that is still running (for afterAll/afterEach). */

@@ -12,7 +12,6 @@ import { SESSION_POLICY, type SessionPolicy } from '../../sessions/session-polic
 import { SessionsService, type TokenPair } from '../../sessions/sessions.service.js';
 import { claimedEmailKey } from '../../users/email.js';
 import { ChallengeDto, FibLoginDto } from './dto/fib-login.dto.js';
-import { EmailSignatureStrategy } from './email-signature.strategy.js';
 import { FIB_STATUS_TABLE } from './fib-status-table.js';
 import { LoginChallengeService } from './login-challenge.service.js';
 
@@ -62,7 +61,7 @@ export class FibController {
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
-  @LoginRoute('session', EmailSignatureStrategy, { dpop: true })
+  @LoginRoute('session', 'fib', { dpop: true })
   @ApiOperation({
     summary: 'Log in with an Ed25519 signature of the email',
     description:

@@ -8,7 +8,6 @@ import { presentedToken } from '../../sessions/presented-token.js';
 import { SESSION_POLICY, type SessionPolicy } from '../../sessions/session-policy.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
 import { serviceTokenTtl, ServiceTokenDto } from './dto/service-token.dto.js';
-import { PasswordStrategy } from './password.strategy.js';
 import { SERVICE_ACCOUNT_STATUS_TABLE } from './service-account-status-table.js';
 import { ApiRedisCommonErrors, ApiRedisError } from './service-account.openapi.js';
 
@@ -30,7 +29,7 @@ export class ServiceAccountController {
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
-  @LoginRoute('authorize', PasswordStrategy)
+  @LoginRoute('authorize', 'service-account')
   @ApiOperation({
     summary: 'Get a token with an email and password',
     description: 'HTTP Basic with the account email and password. An unknown user and a wrong password get the same answer in similar time.',

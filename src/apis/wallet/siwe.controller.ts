@@ -9,7 +9,6 @@ import { tokenPairBody, type TokenPairBody } from '../../sessions/presented-toke
 import { SESSION_POLICY, type SessionPolicy } from '../../sessions/session-policy.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
 import { SiweLoginDto } from './dto/siwe-login.dto.js';
-import { SiweLoginStrategy } from './siwe-login.strategy.js';
 import { SiweNonces } from './siwe-nonces.js';
 import { SIWE_STATUS_TABLE } from './wallet-status-table.js';
 import { ApiContractWalletUnavailable, TOKENS_EXAMPLE } from './wallet.openapi.js';
@@ -37,7 +36,7 @@ export class SiweController {
     return ok('Nonce issued.', await this.nonces.issue());
   }
 
-  @LoginRoute('login', SiweLoginStrategy, { dpop: true })
+  @LoginRoute('login', 'siwe', { dpop: true })
   @ApiOperation({
     summary: 'Log in with a Sign-In with Ethereum (EIP-4361) message',
     description:

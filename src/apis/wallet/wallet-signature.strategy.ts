@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
+import { Strategy as CustomStrategy } from 'passport-custom';
 import { Clock } from '../../common/clock.js';
 import { RequestError } from '../../common/domain-error.js';
 import { validateBody } from '../../http/validation.js';
 import { AuthenticationError } from '../../sessions/authentication.errors.js';
 import { LoginRules } from '../../auth/login-rules.js';
+import { LoginAttempts, type AdmittedLogin } from '../../auth/login-attempts.service.js';
+import { LOGIN_STRATEGY_OPTIONS, type LoginOptions } from '../../auth/login.guard.js';
 import type { ProofVerifier, ProvenLogin } from '../../auth/proof-verifier.js';
 import { SingleUseStore } from '../../auth/single-use.repository.js';
 import { UsersService } from '../../users/users.service.js';
@@ -22,17 +26,24 @@ export const WALLET_LOGIN_WINDOW_MS = 5 * 60 * 1000;
  * worth nothing after its first use, and nothing at all after the window.
  */
 @Injectable()
-export class WalletSignatureStrategy implements ProofVerifier {
+export class WalletSignatureStrategy extends PassportStrategy(CustomStrategy, 'wallet') implements ProofVerifier {
   readonly endpoint = 'wallet-login';
   readonly proof = 'signature';
 
   constructor(
+    private readonly attempts: LoginAttempts,
     private readonly users: UsersService,
     private readonly singleUse: SingleUseStore,
     private readonly signatures: WalletSignatures,
     private readonly rules: LoginRules,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    super(LOGIN_STRATEGY_OPTIONS);
+  }
+
+  validate(request: FastifyRequest, options: LoginOptions): Promise<AdmittedLogin> {
+    return this.attempts.attempt(this, request, () => this.verify(request), options.conditions);
+  }
 
   claimedIdentity(request: FastifyRequest): string | undefined {
     const signer = (request.body as { signer?: unknown } | undefined)?.signer;

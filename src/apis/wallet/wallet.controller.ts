@@ -11,7 +11,6 @@ import { DpopService } from '../../auth/dpop/dpop.service.js';
 import { SESSION_POLICY, type SessionPolicy } from '../../sessions/session-policy.js';
 import { SessionsService } from '../../sessions/sessions.service.js';
 import { WalletLoginDto, WalletRefreshDto } from './dto/wallet-login.dto.js';
-import { WalletSignatureStrategy } from './wallet-signature.strategy.js';
 import { WALLET_STATUS_TABLE } from './wallet-status-table.js';
 import { ApiContractWalletUnavailable, TOKENS_EXAMPLE } from './wallet.openapi.js';
 
@@ -26,7 +25,7 @@ export class WalletController {
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
-  @LoginRoute('login', WalletSignatureStrategy, { dpop: true })
+  @LoginRoute('login', 'wallet', { dpop: true })
   @ApiOperation({
     summary: 'Log in with an EIP-191 signature of a timestamp',
     description:
