@@ -4,7 +4,6 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { SqlSession } from '../database/database-connection.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type {
-  CredentialKind,
   FactoryRegistration,
   FactoryWallets,
   LoginCandidate,
@@ -142,26 +141,6 @@ export class UsersRepository {
     );
     const row = rows[0];
     return row ? { id: row.id, email: row.email, account: row.account, role: row.role, activeKeys: row.activeKeys ?? [] } : undefined;
-  }
-
-  /**
-   * The claims of an active user whose session credential is still active; undefined when the user
-   * is disabled or gone or the key, wallet or password was revoked or removed.
-   */
-  async findSessionPrincipal(userId: string, credentialKind: CredentialKind, credentialId: string | null): Promise<SessionPrincipal | undefined> {
-    // Every refresh asks this, so it is one named statement rather than a Prisma query.
-    const rows = await this.prisma.connection.query<SessionPrincipal>(
-      `SELECT u.id AS "userId", u.email, u.account, u.role
-         FROM users u
-        WHERE u.id = $1 AND u.status = 'ACTIVE' AND CASE $2::text
-          WHEN 'ED25519_KEY' THEN EXISTS (SELECT 1 FROM public_keys k WHERE k.id = $3::uuid AND k.user_id = u.id AND k.revoked_at IS NULL)
-          WHEN 'WALLET' THEN EXISTS (SELECT 1 FROM wallets w WHERE w.id = $3::uuid AND w.user_id = u.id AND w.revoked_at IS NULL)
-          WHEN 'PASSWORD' THEN u.password_hash IS NOT NULL
-          ELSE false END`,
-      [userId, credentialKind, credentialId],
-      'session-principal',
-    );
-    return rows[0];
   }
 
   /** The active user holding this active wallet, with the wallet's id and kind, or undefined. One named statement: every Ethereum login asks it. */

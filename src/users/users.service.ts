@@ -8,13 +8,11 @@ import type { SqlSession } from '../database/database-connection.js';
 import {
   ROLES,
   WALLET_KINDS,
-  type CredentialKind,
   type FactoryRegistration,
   type FactoryWallets,
   type LoginCandidate,
   type NewWallet,
   type PasswordLogin,
-  type SessionPrincipal,
   type PublicKeyCredential,
   type Role,
   type UserRecord,
@@ -107,10 +105,6 @@ export class UsersService {
   registerFactoryWallets(tx: SqlSession, creations: FactoryWallets[]): Promise<FactoryRegistration[]> {
     const valid = creations.map(({ owner, contract }) => ({ owner: validWallet(owner), contract: validWallet(contract), account: toChecksumAddress(owner) }));
     return this.users.registerFactoryWallets(tx, valid, new Date(this.clock.now()));
-  }
-
-  findSessionPrincipal(userId: string, credentialKind: CredentialKind, credentialId: string | null): Promise<SessionPrincipal | undefined> {
-    return this.users.findSessionPrincipal(userId, credentialKind, credentialId);
   }
 
   async setStatus(ref: UserRef, status: 'ACTIVE' | 'DISABLED'): Promise<UserRecord> {
