@@ -1,8 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
-import { Strategy as CustomStrategy } from 'passport-custom';
 import { RequestError } from '../../common/domain-error.js';
 import { ed25519PublicKey, verifyEd25519 } from '../../common/ed25519-verifier.js';
 import { blake2b256, irohaHash } from '../../common/iroha-hash.js';
@@ -11,10 +9,10 @@ import { decodeStrictHex } from '../../common/strict-hex.js';
 import { AppConfig } from '../../config/app-config.js';
 import { validateBody } from '../../http/validation.js';
 import { AuthenticationError } from '../../sessions/authentication.errors.js';
-import { LoginAttempts, type AdmittedLogin } from '../../auth/login-attempts.service.js';
-import { LOGIN_STRATEGY_OPTIONS, type LoginOptions } from '../../auth/login.guard.js';
+import { LoginAttempts } from '../../auth/login-attempts.service.js';
+import { LoginStrategy } from '../../auth/login-strategy.js';
 import { LoginRules } from '../../auth/login-rules.js';
-import type { ProofVerifier, ProvenLogin } from '../../auth/proof-verifier.js';
+import type { ProvenLogin } from '../../auth/proof-verifier.js';
 import { checkEd25519PublicKey, describePublicKeyProblem } from '../../users/ed25519-public-key.js';
 import { claimedEmailKey } from '../../users/email.js';
 import { UsersService } from '../../users/users.service.js';
@@ -31,33 +29,30 @@ const INVALID_SIGNATURE = 'Signature is not valid.';
  * key in the request only selects which of the user's active keys is meant.
  */
 @Injectable()
-export class EmailSignatureStrategy extends PassportStrategy(CustomStrategy, 'fib') implements ProofVerifier {
-  readonly endpoint = 'fib-login';
-  readonly proof = 'signature';
+export class EmailSignatureStrategy extends LoginStrategy('fib') {
+  override readonly endpoint = 'fib-login';
+  override readonly proof = 'signature';
   private readonly keyCache = new Map<string, KeyObject>();
 
   /** A key no user holds: an unknown email costs the same verification as a known one when existence is hidden. */
   private readonly decoyKey = ed25519PublicKey(Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex'));
 
   constructor(
-    private readonly attempts: LoginAttempts,
+    attempts: LoginAttempts,
     private readonly users: UsersService,
     private readonly challenges: LoginChallengeService,
     private readonly rules: LoginRules,
     private readonly config: AppConfig,
   ) {
-    super(LOGIN_STRATEGY_OPTIONS);
+    super(attempts);
   }
 
-  validate(request: FastifyRequest, options: LoginOptions): Promise<AdmittedLogin> {
-    return this.attempts.attempt(this, request, () => this.verify(request), options.conditions);
-  }
 
-  claimedIdentity(request: FastifyRequest): string | undefined {
+  override claimedIdentity(request: FastifyRequest): string | undefined {
     return claimedEmailKey((request.body as { email?: unknown } | undefined)?.email);
   }
 
-  async verify(request: FastifyRequest): Promise<ProvenLogin> {
+  override async verify(request: FastifyRequest): Promise<ProvenLogin> {
     const body = wellFormedFibLogin(request.body) ?? (await validateBody(FibLoginDto, request.body));
     if (body.authPublicKeyHex !== undefined && body.publicKey !== undefined && body.authPublicKeyHex !== body.publicKey) {
       throw new RequestError('ARGUMENT_NOT_VALID', 'authPublicKeyHex and publicKey are the same field; send one');

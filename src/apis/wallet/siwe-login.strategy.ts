@@ -1,12 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
-import { Strategy as CustomStrategy } from 'passport-custom';
 import { validateBody } from '../../http/validation.js';
 import { LoginRules } from '../../auth/login-rules.js';
-import { LoginAttempts, type AdmittedLogin } from '../../auth/login-attempts.service.js';
-import { LOGIN_STRATEGY_OPTIONS, type LoginOptions } from '../../auth/login.guard.js';
-import type { ProofVerifier, ProvenLogin } from '../../auth/proof-verifier.js';
+import { LoginAttempts } from '../../auth/login-attempts.service.js';
+import { LoginStrategy } from '../../auth/login-strategy.js';
+import type { ProvenLogin } from '../../auth/proof-verifier.js';
 import { UsersService } from '../../users/users.service.js';
 import { SiweLoginDto } from './dto/siwe-login.dto.js';
 import { SiweNonces } from './siwe-nonces.js';
@@ -23,30 +21,27 @@ const ADDRESS_LINE = /\n(0x[0-9a-fA-F]{40})\n/;
  * Factory wallet is not deep enough yet gets 404 and can send the same message again).
  */
 @Injectable()
-export class SiweLoginStrategy extends PassportStrategy(CustomStrategy, 'siwe') implements ProofVerifier {
-  readonly endpoint = 'siwe-login';
-  readonly proof = 'signature';
+export class SiweLoginStrategy extends LoginStrategy('siwe') {
+  override readonly endpoint = 'siwe-login';
+  override readonly proof = 'signature';
 
   constructor(
-    private readonly attempts: LoginAttempts,
+    attempts: LoginAttempts,
     private readonly siwe: SiweVerifier,
     private readonly nonces: SiweNonces,
     private readonly users: UsersService,
     private readonly rules: LoginRules,
   ) {
-    super(LOGIN_STRATEGY_OPTIONS);
+    super(attempts);
   }
 
-  validate(request: FastifyRequest, options: LoginOptions): Promise<AdmittedLogin> {
-    return this.attempts.attempt(this, request, () => this.verify(request), options.conditions);
-  }
 
-  claimedIdentity(request: FastifyRequest): string | undefined {
+  override claimedIdentity(request: FastifyRequest): string | undefined {
     const message = (request.body as { message?: unknown } | undefined)?.message;
     return typeof message === 'string' ? ADDRESS_LINE.exec(message.slice(0, 1024))?.[1]?.toLowerCase() : undefined;
   }
 
-  async verify(request: FastifyRequest): Promise<ProvenLogin> {
+  override async verify(request: FastifyRequest): Promise<ProvenLogin> {
     const body = await validateBody(SiweLoginDto, request.body);
     const message = this.siwe.check(body.message);
     // The wallet first: its kind decides whether the node is asked at all, and an address no one holds never makes the service call it.

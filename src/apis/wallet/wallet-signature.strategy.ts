@@ -1,15 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
-import { Strategy as CustomStrategy } from 'passport-custom';
 import { Clock } from '../../common/clock.js';
 import { RequestError } from '../../common/domain-error.js';
 import { validateBody } from '../../http/validation.js';
 import { AuthenticationError } from '../../sessions/authentication.errors.js';
 import { LoginRules } from '../../auth/login-rules.js';
-import { LoginAttempts, type AdmittedLogin } from '../../auth/login-attempts.service.js';
-import { LOGIN_STRATEGY_OPTIONS, type LoginOptions } from '../../auth/login.guard.js';
-import type { ProofVerifier, ProvenLogin } from '../../auth/proof-verifier.js';
+import { LoginAttempts } from '../../auth/login-attempts.service.js';
+import { LoginStrategy } from '../../auth/login-strategy.js';
+import type { ProvenLogin } from '../../auth/proof-verifier.js';
 import { SingleUseStore } from '../../auth/single-use.repository.js';
 import { UsersService } from '../../users/users.service.js';
 import { WalletLoginDto } from './dto/wallet-login.dto.js';
@@ -26,31 +24,28 @@ export const WALLET_LOGIN_WINDOW_MS = 5 * 60 * 1000;
  * worth nothing after its first use, and nothing at all after the window.
  */
 @Injectable()
-export class WalletSignatureStrategy extends PassportStrategy(CustomStrategy, 'wallet') implements ProofVerifier {
-  readonly endpoint = 'wallet-login';
-  readonly proof = 'signature';
+export class WalletSignatureStrategy extends LoginStrategy('wallet') {
+  override readonly endpoint = 'wallet-login';
+  override readonly proof = 'signature';
 
   constructor(
-    private readonly attempts: LoginAttempts,
+    attempts: LoginAttempts,
     private readonly users: UsersService,
     private readonly singleUse: SingleUseStore,
     private readonly signatures: WalletSignatures,
     private readonly rules: LoginRules,
     private readonly clock: Clock,
   ) {
-    super(LOGIN_STRATEGY_OPTIONS);
+    super(attempts);
   }
 
-  validate(request: FastifyRequest, options: LoginOptions): Promise<AdmittedLogin> {
-    return this.attempts.attempt(this, request, () => this.verify(request), options.conditions);
-  }
 
-  claimedIdentity(request: FastifyRequest): string | undefined {
+  override claimedIdentity(request: FastifyRequest): string | undefined {
     const signer = (request.body as { signer?: unknown } | undefined)?.signer;
     return typeof signer === 'string' ? signer.toLowerCase().slice(0, 42) : undefined;
   }
 
-  async verify(request: FastifyRequest): Promise<ProvenLogin> {
+  override async verify(request: FastifyRequest): Promise<ProvenLogin> {
     const body = await validateBody(WalletLoginDto, request.body);
     if (parseEthereumSignature(body.signature) === 'MALFORMED') throw new RequestError('ARGUMENT_NOT_VALID', 'signature must be 0x and 65 bytes (or 64, EIP-2098) in hex');
     const now = this.clock.now();
