@@ -7,7 +7,7 @@ import { LoginAttempts, type AdmittedLogin } from './login-attempts.service.js';
 import { LOGIN_STRATEGY_OPTIONS, type LoginOptions } from './login.guard.js';
 import type { ProofVerifier, ProvenLogin } from './proof-verifier.js';
 
-/** What an API's login strategy writes: its budgets' endpoint, its kind of proof, and the proof itself. */
+/** A login strategy: the proof verifier LoginAttempts runs, as passport calls it. */
 export interface LoginStrategyBase extends ProofVerifier {
   validate(request: FastifyRequest, options: LoginOptions): Promise<AdmittedLogin>;
 }
@@ -15,12 +15,13 @@ export interface LoginStrategyBase extends ProofVerifier {
 /**
  * The base of each API's login strategy: a passport strategy (passport-custom) registered under
  * the API's name, whose validate() hands the login to LoginAttempts, the one place that orders a
- * login's checks and audits its refusals. The API writes only its proof.
+ * login's checks and audits its refusals. The API names the endpoint whose budgets the login
+ * spends and its kind of proof, and writes only the proof.
  */
-export function LoginStrategy(name: string): abstract new (attempts: LoginAttempts) => LoginStrategyBase {
+export function LoginStrategy(name: string, endpoint: RateLimitedEndpoint, proof: ProofKind): abstract new (attempts: LoginAttempts) => LoginStrategyBase {
   abstract class ApiLoginStrategy extends (PassportStrategy(CustomStrategy, name) as Type<object>) implements LoginStrategyBase {
-    abstract readonly endpoint: RateLimitedEndpoint;
-    abstract readonly proof: ProofKind;
+    readonly endpoint = endpoint;
+    readonly proof = proof;
 
     constructor(private readonly attempts: LoginAttempts) {
       super(LOGIN_STRATEGY_OPTIONS);

@@ -29,9 +29,7 @@ const INVALID_SIGNATURE = 'Signature is not valid.';
  * key in the request only selects which of the user's active keys is meant.
  */
 @Injectable()
-export class EmailSignatureStrategy extends LoginStrategy('fib') {
-  override readonly endpoint = 'fib-login';
-  override readonly proof = 'signature';
+export class EmailSignatureStrategy extends LoginStrategy('fib', 'fib-login', 'signature') {
   private readonly keyCache = new Map<string, KeyObject>();
 
   /** A key no user holds: an unknown email costs the same verification as a known one when existence is hidden. */

@@ -10,10 +10,7 @@ import { serviceTokenTtl } from './dto/service-token.dto.js';
 
 /** Service accounts: an email and an Argon2id-hashed password over HTTP Basic (the Redis Enterprise API). */
 @Injectable()
-export class PasswordStrategy extends LoginStrategy('service-account') {
-  override readonly endpoint = 'password-login';
-  override readonly proof = 'password';
-
+export class PasswordStrategy extends LoginStrategy('service-account', 'password-login', 'password') {
   constructor(
     attempts: LoginAttempts,
     private readonly passwords: PasswordLogins,

@@ -21,10 +21,7 @@ const ADDRESS_LINE = /\n(0x[0-9a-fA-F]{40})\n/;
  * Factory wallet is not deep enough yet gets 404 and can send the same message again).
  */
 @Injectable()
-export class SiweLoginStrategy extends LoginStrategy('siwe') {
-  override readonly endpoint = 'siwe-login';
-  override readonly proof = 'signature';
-
+export class SiweLoginStrategy extends LoginStrategy('siwe', 'siwe-login', 'signature') {
   constructor(
     attempts: LoginAttempts,
     private readonly siwe: SiweVerifier,

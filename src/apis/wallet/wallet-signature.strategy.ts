@@ -24,10 +24,7 @@ export const WALLET_LOGIN_WINDOW_MS = 5 * 60 * 1000;
  * worth nothing after its first use, and nothing at all after the window.
  */
 @Injectable()
-export class WalletSignatureStrategy extends LoginStrategy('wallet') {
-  override readonly endpoint = 'wallet-login';
-  override readonly proof = 'signature';
-
+export class WalletSignatureStrategy extends LoginStrategy('wallet', 'wallet-login', 'signature') {
   constructor(
     attempts: LoginAttempts,
     private readonly users: UsersService,
