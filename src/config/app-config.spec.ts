@@ -1,5 +1,17 @@
 import { ConfigValidationError, loadConfig } from './app-config.js';
 
+
+/** The message of the configuration error `env` is refused with; fails the test when it is accepted. */
+function refusal(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    return (error as Error).message;
+  }
+  throw new Error('accepted');
+}
+
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = loadConfig({});
@@ -73,15 +85,6 @@ describe('loadConfig', () => {
   });
 
   describe('secrets', () => {
-    const refusal = (env: NodeJS.ProcessEnv): string => {
-      try {
-        loadConfig(env);
-      } catch (error) {
-        expect(error).toBeInstanceOf(ConfigValidationError);
-        return (error as Error).message;
-      }
-      throw new Error('accepted');
-    };
 
     it.each([
       ['SIGNING_KEY_ENCRYPTION_KEY', 'a'.repeat(63), 'a'.repeat(63), /must be 64 hex digits/],
@@ -117,15 +120,6 @@ describe('loadConfig', () => {
   });
 
   describe('Ethereum', () => {
-    const refusal = (env: NodeJS.ProcessEnv): string => {
-      try {
-        loadConfig(env);
-      } catch (error) {
-        expect(error).toBeInstanceOf(ConfigValidationError);
-        return (error as Error).message;
-      }
-      throw new Error('accepted');
-    };
     const FACTORY = { ETH_RPC_URL: 'http://127.0.0.1:8545', ETH_FACTORY_ADDRESS: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed' };
 
     it('gives the documented defaults', () => {
