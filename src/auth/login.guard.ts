@@ -4,6 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import type { ProofOfPossession } from '../sessions/sessions.service.js';
 import type { AdmittedLogin, LoginConditions } from './login-attempts.service.js';
 import type { VerifiedLogin } from '../sessions/verified-login.js';
+import { ApiDpopProof, ApiEnvelopeLogin } from '../http/openapi.js';
+import { ApiOperation } from '../http/openapi-decorators.js';
 import { SmallBody } from '../http/request-body.js';
 
 export type LoginRequest = FastifyRequest & { user: VerifiedLogin; possession: ProofOfPossession };
@@ -46,4 +48,26 @@ export function LoginGuard(strategy: string, conditions: LoginConditions = {}): 
 /** A login route: a POST that answers 200 (not Nest's 201), behind the named passport strategy. */
 export function LoginRoute(path: string, strategy: string, conditions: LoginConditions = {}): MethodDecorator {
   return applyDecorators(Post(path), HttpCode(200), SmallBody(), UseGuards(LoginGuard(strategy, conditions)));
+}
+
+/**
+ * A signature login of an envelope API (FIB, wallet, SIWE): the login route, its session bound to
+ * the key of a DPoP proof that comes with it, with its OpenAPI operation, the rows every signature
+ * login shares and the API's own `rows`.
+ */
+export function SignatureLoginRoute(
+  path: string,
+  strategy: string,
+  operation: { summary: string; description: string },
+  login: Parameters<typeof ApiEnvelopeLogin>[0],
+  ...rows: Parameters<typeof ApiEnvelopeLogin>[1][]
+): MethodDecorator {
+  // Applied in this order, as the same decorators stacked on a method would be (bottom up): the
+  // OpenAPI examples of a status keep the order of the status table.
+  return applyDecorators(
+    ApiDpopProof("the session's tokens are bound to its key"),
+    ApiEnvelopeLogin(login, ...rows),
+    ApiOperation(operation),
+    LoginRoute(path, strategy, { dpop: true }),
+  );
 }

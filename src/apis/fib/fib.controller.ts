@@ -2,10 +2,10 @@ import { applyDecorators, Body, Controller, HttpCode, Inject, Patch, Post, Req }
 import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '../../http/openapi-decorators.js';
 import type { FastifyRequest } from 'fastify';
 import { ok, type Envelope } from '../../http/envelope.js';
-import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, LOGGED_IN, REFRESHED, SECURITY } from '../../http/openapi.js';
+import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeOk, EXAMPLE_ACCESS_TOKEN, EXAMPLE_REFRESH_TOKEN, LOGGED_IN, REFRESHED, SECURITY } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
-import { LoginRoute, type LoginRequest } from '../../auth/login.guard.js';
+import { SignatureLoginRoute, type LoginRequest } from '../../auth/login.guard.js';
 import { presentedAuthorization, presentedToken, tokenPairBody, type TokenPairBody } from '../../sessions/presented-token.js';
 import { DpopService } from '../../auth/dpop/dpop.service.js';
 import { SESSION_POLICY, type SessionPolicy } from '../../sessions/session-policy.js';
@@ -61,15 +61,16 @@ export class FibController {
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
-  @LoginRoute('session', 'fib', { dpop: true })
-  @ApiOperation({
-    summary: 'Log in with an Ed25519 signature of the email',
-    description:
-      'Sign the Iroha hash of the UTF-8 email (BLAKE2b-256 with the lowest bit of its last byte set; the plain digest is also accepted) ' +
-      'with a key the user holds, or, for a challenge login, of `<nonce>:<email>` with a nonce from POST .../challenge. ' +
-      'With `HIDE_USER_EXISTENCE=true` the 404 becomes a 401 InvalidSignature.',
-  })
-  @ApiEnvelopeLogin(
+  @SignatureLoginRoute(
+    'session',
+    'fib',
+    {
+      summary: 'Log in with an Ed25519 signature of the email',
+      description:
+        'Sign the Iroha hash of the UTF-8 email (BLAKE2b-256 with the lowest bit of its last byte set; the plain digest is also accepted) ' +
+        'with a key the user holds, or, for a challenge login, of `<nonce>:<email>` with a nonce from POST .../challenge. ' +
+        'With `HIDE_USER_EXISTENCE=true` the 404 becomes a 401 InvalidSignature.',
+    },
     {
       body: FibLoginDto,
       example: TOKENS_EXAMPLE,
@@ -82,7 +83,6 @@ export class FibController {
     ApiEnvelopeError(422, 'SignatureDecodeError', 'signature must be exactly 128 hex digits', 'the signature is not 128 hex digits'),
     ApiEnvelopeError(422, 'InvalidPublicKey', 'public key must be exactly 64 hex digits', 'the key is not 64 hex digits, not a valid Ed25519 point, or of small order'),
   )
-  @ApiDpopProof("the session's tokens are bound to its key")
   async login(@Req() request: LoginRequest): Promise<Envelope<FibTokens>> {
     return ok(LOGGED_IN, fibTokens(await this.sessions.open(request.user, this.policy, request.possession)));
   }

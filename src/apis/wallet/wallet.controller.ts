@@ -1,10 +1,10 @@
 import { Body, Controller, Inject, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '../../http/openapi-decorators.js';
 import { ok, type Envelope } from '../../http/envelope.js';
-import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeLogin, ApiEnvelopeOk, LOGGED_IN, REFRESHED } from '../../http/openapi.js';
+import { ApiDpopProof, ApiEnvelopeCommonErrors, ApiEnvelopeError, ApiEnvelopeOk, LOGGED_IN, REFRESHED } from '../../http/openapi.js';
 import { ApiStatusTable } from '../../http/status-table.js';
 import { RateLimitedRoute } from '../../rate-limit/rate-limit.guard.js';
-import { LoginRoute, type LoginRequest } from '../../auth/login.guard.js';
+import { SignatureLoginRoute, type LoginRequest } from '../../auth/login.guard.js';
 import { tokenPairBody, type TokenPairBody } from '../../sessions/presented-token.js';
 import type { FastifyRequest } from 'fastify';
 import { DpopService } from '../../auth/dpop/dpop.service.js';
@@ -25,22 +25,22 @@ export class WalletController {
     @Inject(SESSION_POLICY) private readonly policy: SessionPolicy,
   ) {}
 
-  @LoginRoute('login', 'wallet', { dpop: true })
-  @ApiOperation({
-    summary: 'Log in with an EIP-191 signature of a timestamp',
-    description:
-      'Sign the decimal string of `timestampInMs` with `personal_sign`. Accepted once per (address, timestamp), within 5 minutes of the server clock. ' +
-      'A contract wallet (ERC-1271) signs through its own `isValidSignature`, asked when ETH_RPC_URL is set. ' +
-      'Access token 15 min, refresh token 24 h. With `HIDE_USER_EXISTENCE=true` the 404 becomes a 401 InvalidSignature.',
-  })
-  @ApiEnvelopeLogin(
+  @SignatureLoginRoute(
+    'login',
+    'wallet',
+    {
+      summary: 'Log in with an EIP-191 signature of a timestamp',
+      description:
+        'Sign the decimal string of `timestampInMs` with `personal_sign`. Accepted once per (address, timestamp), within 5 minutes of the server clock. ' +
+        'A contract wallet (ERC-1271) signs through its own `isValidSignature`, asked when ETH_RPC_URL is set. ' +
+        'Access token 15 min, refresh token 24 h. With `HIDE_USER_EXISTENCE=true` the 404 becomes a 401 InvalidSignature.',
+    },
     { body: WalletLoginDto, example: TOKENS_EXAMPLE, invalidSignature: 'the recovered address is not the signer', userNotFound: 'the signer is not an active wallet of an active user' },
     ApiEnvelopeError(401, 'TimestampOutOfWindow', 'timestampInMs is more than 5 minutes from the server time', 'the timestamp is more than 5 minutes from the server clock'),
     ApiEnvelopeError(401, 'SignatureReplayed', 'this signed timestamp has already been used', 'this (address, timestamp) has logged in before'),
     ApiEnvelopeError(422, 'ArgumentNotValid', 'signer must be a 0x-prefixed 20-byte hex address', 'body not a JSON object, missing, extra or mistyped fields, malformed address, timestamp or signature'),
     ApiContractWalletUnavailable(),
   )
-  @ApiDpopProof("the session's tokens are bound to its key")
   async login(@Req() request: LoginRequest): Promise<Envelope<TokenPairBody>> {
     return ok(LOGGED_IN, tokenPairBody(await this.sessions.open(request.user, this.policy, request.possession)));
   }
