@@ -3,7 +3,7 @@ import { Clock } from '../common/clock.js';
 import { loadConfig } from '../config/app-config.js';
 import { MetricsService } from '../health/metrics.service.js';
 import type { DatabaseConnection } from '../database/database-connection.js';
-import type { SessionRepository } from '../sessions/session.repository.js';
+import type { SessionCleanupRepository } from '../sessions/session-cleanup.repository.js';
 import type { SingleUseStore } from '../auth/single-use.repository.js';
 import { RetentionCleanup } from './retention-cleanup.js';
 
@@ -83,7 +83,7 @@ describe('RetentionCleanup.runOnce', () => {
     const metrics = new MetricsService();
     const cleanup = new RetentionCleanup(
       loadConfig(env),
-      sessions as unknown as SessionRepository,
+      sessions as unknown as SessionCleanupRepository,
       audit as unknown as AuditRepository,
       singleUse as unknown as SingleUseStore,
       metrics,

@@ -7,7 +7,7 @@ import { MetricsService } from '../health/metrics.service.js';
 import type { DatabaseConnection } from '../database/database-connection.js';
 import { LeaderLock } from '../database/leader-lock.js';
 import { DATABASE_CONNECTION } from '../database/prisma.module.js';
-import { SessionRepository } from '../sessions/session.repository.js';
+import { SessionCleanupRepository } from '../sessions/session-cleanup.repository.js';
 import { SingleUseStore } from '../auth/single-use.repository.js';
 
 /** The advisory lock whose holder runs the cleanup (beside Prisma's migration lock, 72707369, and the Factory follower's, 72707370). */
@@ -55,7 +55,7 @@ export class RetentionCleanup implements OnApplicationBootstrap, OnModuleDestroy
 
   constructor(
     private readonly config: AppConfig,
-    private readonly sessions: SessionRepository,
+    private readonly sessions: SessionCleanupRepository,
     private readonly audit: AuditRepository,
     private readonly singleUse: SingleUseStore,
     private readonly metrics: MetricsService,

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
+import { SessionEndings } from './session-endings.js';
 import { SessionRepository, type LiveSession } from './session.repository.js';
 
 export type { LiveSession };
@@ -34,6 +35,7 @@ export class SessionLivenessCache implements OnModuleDestroy {
 
   constructor(
     private readonly sessions: SessionRepository,
+    private readonly sessionEndings: SessionEndings,
     private readonly clock: Clock,
   ) {}
 
@@ -68,7 +70,7 @@ export class SessionLivenessCache implements OnModuleDestroy {
   private subscribe(): void {
     if (this.unsubscribe) return;
     this.listening = 'connecting';
-    this.unsubscribe = this.sessions.watchEndedSessions(
+    this.unsubscribe = this.sessionEndings.watch(
       (sessionId) => this.ended(sessionId),
       () => this.down(),
     );

@@ -4,6 +4,7 @@ import { MetricsService } from '../health/metrics.service.js';
 import type { SqlSession } from '../database/database-connection.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type { CredentialKind, Role } from '../users/user.types.js';
+import { SessionEndings } from './session-endings.js';
 
 export interface NewSession {
   id: string;
@@ -259,34 +260,6 @@ UPDATE sessions s SET last_used_at = parent.at, expires_at = child.expires_at
  WHERE s.id = child.session_id AND s.revoked_at IS NULL
 RETURNING child.*, s.user_id, s.client_id, s.dpop_jkt`;
 
-/**
- * Up to $2 sessions that ended (revoked, or expired: LEAST skips a NULL revoked_at) before $1,
- * oldest first along sessions_ended_at_idx, deleted with their refresh tokens. Rows another
- * statement holds are skipped, never waited for, and nothing else is locked: a login only inserts.
- */
-const DELETE_ENDED_SESSIONS = `
-WITH doomed AS (
-  SELECT id FROM sessions WHERE LEAST(expires_at, revoked_at) < $1 ORDER BY LEAST(expires_at, revoked_at) LIMIT $2 FOR UPDATE SKIP LOCKED
-), tokens AS (
-  DELETE FROM refresh_tokens t USING doomed d WHERE t.session_id = d.id RETURNING 1
-), ended AS (
-  DELETE FROM sessions s USING doomed d WHERE s.id = d.id RETURNING 1
-)
-SELECT (SELECT count(*) FROM ended)::int AS sessions, (SELECT count(*) FROM tokens)::int AS refresh_tokens`;
-
-/**
- * Up to $3 retired refresh tokens that expired before $1 and were retired before $2 (past their
- * grace), along refresh_tokens_retired_expires_at_idx. Presenting one again could only fail on its
- * expiry, before reuse detection is asked, so deleting it changes no answer.
- */
-const DELETE_RETIRED_REFRESH_TOKENS = `
-WITH doomed AS (
-  SELECT jti FROM refresh_tokens WHERE rotated_at IS NOT NULL AND expires_at < $1 AND rotated_at < $2 ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED
-), gone AS (
-  DELETE FROM refresh_tokens t USING doomed d WHERE t.jti = d.jti RETURNING 1
-)
-SELECT count(*)::int AS n FROM gone`;
-
 /** At most this many logins' sessions in one statement. */
 const SESSION_BATCH_LIMIT = 256;
 
@@ -333,22 +306,17 @@ SELECT id FROM s`;
 const INSERT_SESSION = insertSessionsFrom(ONE_NEW_SESSION);
 const INSERT_SESSIONS = insertSessionsFrom(NEW_SESSIONS);
 
-/** The channel the session_liveness migration's trigger sends the id of every session that ends on. */
-const SESSION_ENDED_CHANNEL = 'sigauth_session_ended';
-
 /** Sessions (refresh-token families) and their tokens. */
 @Injectable()
 export class SessionRepository {
   private readonly sessionWrites: GroupCommit<NewSession, boolean>;
   private readonly rotations: GroupCommit<Rotation, IssuedChild | undefined>;
-  /** This instance's watchers of ended sessions (watchEndedSessions), told of its own endings as they commit. */
-  private readonly endingWatchers = new Set<(sessionId: string) => void>();
-
   private readonly logger = new Logger(SessionRepository.name);
 
   constructor(
     private readonly prisma: PrismaService,
     private readonly metrics: MetricsService,
+    private readonly endings: SessionEndings,
   ) {
     // Embedded PGlite serves one process and does not take the array parameters of the batch statements: one row a statement.
     const pglite = prisma.connection.kind === 'pglite';
@@ -372,26 +340,6 @@ export class SessionRepository {
         this.logger.warn(`a batch of ${size} ${write} was refused (${error instanceof Error ? error.message : String(error)}); writing them one by one`);
       },
     };
-  }
-
-  /**
-   * Calls `ended` with the id of each session that ends, on any instance, as the ending commits;
-   * with none when some may have been missed (a listening connection back after a loss); `down`
-   * while nothing is heard. An ending this instance writes is told at once, before the write
-   * resolves, so that its own next answer knows; its notification follows.
-   */
-  async watchEndedSessions(ended: (sessionId?: string) => void, down: () => void): Promise<() => Promise<void>> {
-    this.endingWatchers.add(ended);
-    const stop = await this.prisma.connection.listen(SESSION_ENDED_CHANNEL, ended, down);
-    return async () => {
-      this.endingWatchers.delete(ended);
-      await stop();
-    };
-  }
-
-  /** Tells this instance's watchers of the sessions its own write has ended, once committed. */
-  private ended(sessionIds: readonly string[]): void {
-    for (const id of sessionIds) for (const watcher of this.endingWatchers) watcher(id);
   }
 
   /**
@@ -429,7 +377,7 @@ export class SessionRepository {
     if (child) return { kind: 'rotated', child, grace: false };
     const ended: string[] = [];
     const outcome = await this.prisma.connection.transaction((tx) => this.rotateContended(tx, rotation, ended));
-    this.ended(ended);
+    this.endings.ended(ended);
     return outcome;
   }
 
@@ -574,7 +522,7 @@ export class SessionRepository {
   /** Revokes one session if it is live; returns whether it was. */
   async revoke(id: string, reason: string, now: Date): Promise<boolean> {
     const { count } = await this.prisma.session.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now, revokedReason: reason } });
-    if (count === 1) this.ended([id]);
+    if (count === 1) this.endings.ended([id]);
     return count === 1;
   }
 
@@ -584,7 +532,7 @@ export class SessionRepository {
       'UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = (SELECT session_id FROM refresh_tokens WHERE jti = $1) AND revoked_at IS NULL RETURNING id',
       [jti, now, reason],
     );
-    this.ended(rows.map(({ id }) => id));
+    this.endings.ended(rows.map(({ id }) => id));
   }
 
   /** Revokes a user's live sessions; returns how many. */
@@ -599,20 +547,8 @@ export class SessionRepository {
 
   private async revokeWhere(where: { userId: string } | { credentialId: string }, reason: string, now: Date): Promise<number> {
     const rows = await this.prisma.session.updateManyAndReturn({ where: { ...where, revokedAt: null }, data: { revokedAt: now, revokedReason: reason }, select: { id: true } });
-    this.ended(rows.map(({ id }) => id));
+    this.endings.ended(rows.map(({ id }) => id));
     return rows.length;
-  }
-
-  /** One batch of the cleanup: sessions that ended before `endedBefore`, with their refresh tokens. */
-  async deleteEnded(endedBefore: Date, limit: number): Promise<{ sessions: number; refreshTokens: number }> {
-    const [row] = await this.prisma.connection.query<{ sessions: number; refresh_tokens: number }>(DELETE_ENDED_SESSIONS, [endedBefore, limit], 'delete-ended-sessions');
-    return { sessions: row?.sessions ?? 0, refreshTokens: row?.refresh_tokens ?? 0 };
-  }
-
-  /** One batch of the cleanup: retired refresh tokens past their expiry and their grace. */
-  async deleteRetiredRefreshTokens(expiredBefore: Date, retiredBefore: Date, limit: number): Promise<number> {
-    const [row] = await this.prisma.connection.query<{ n: number }>(DELETE_RETIRED_REFRESH_TOKENS, [expiredBefore, retiredBefore, limit], 'delete-retired-refresh-tokens');
-    return row?.n ?? 0;
   }
 
   /** Whether a refresh token is the live end of its family: not retired, not expired, session live. */
