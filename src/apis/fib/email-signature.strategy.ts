@@ -45,7 +45,6 @@ export class EmailSignatureStrategy extends LoginStrategy('fib', 'fib-login', 's
     super(attempts);
   }
 
-
   override claimedIdentity(request: FastifyRequest): string | undefined {
     return claimedEmailKey((request.body as { email?: unknown } | undefined)?.email);
   }

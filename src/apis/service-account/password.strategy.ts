@@ -18,7 +18,6 @@ export class PasswordStrategy extends LoginStrategy('service-account', 'password
     super(attempts);
   }
 
-
   override claimedIdentity(request: FastifyRequest): string | undefined {
     return claimedEmailKey(basicCredentials(request.headers.authorization)?.email);
   }

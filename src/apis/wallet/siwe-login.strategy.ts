@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { validateBody } from '../../http/validation.js';
-import { LoginRules } from '../../auth/login-rules.js';
 import { LoginAttempts } from '../../auth/login-attempts.service.js';
 import { LoginStrategy } from '../../auth/login-strategy.js';
 import type { ProvenLogin } from '../../auth/proof-verifier.js';
-import { UsersService } from '../../users/users.service.js';
+import { WalletLogins } from './wallet-logins.js';
 import { SiweLoginDto } from './dto/siwe-login.dto.js';
 import { SiweNonces } from './siwe-nonces.js';
 import { SiweVerifier } from './siwe-verifier.js';
@@ -26,12 +25,10 @@ export class SiweLoginStrategy extends LoginStrategy('siwe', 'siwe-login', 'sign
     attempts: LoginAttempts,
     private readonly siwe: SiweVerifier,
     private readonly nonces: SiweNonces,
-    private readonly users: UsersService,
-    private readonly rules: LoginRules,
+    private readonly wallets: WalletLogins,
   ) {
     super(attempts);
   }
-
 
   override claimedIdentity(request: FastifyRequest): string | undefined {
     const message = (request.body as { message?: unknown } | undefined)?.message;
@@ -41,12 +38,9 @@ export class SiweLoginStrategy extends LoginStrategy('siwe', 'siwe-login', 'sign
   override async verify(request: FastifyRequest): Promise<ProvenLogin> {
     const body = await validateBody(SiweLoginDto, request.body);
     const message = this.siwe.check(body.message);
-    // The wallet first: its kind decides whether the node is asked at all, and an address no one holds never makes the service call it.
-    const candidate = await this.users.findWalletLoginCandidate(message.address.toLowerCase());
-    await this.siwe.assertSigned(message, body.message, body.signature, candidate?.kind ?? 'EOA');
-    if (!candidate) throw this.rules.unknownPrincipal('Signature is not valid.');
+    const login = await this.wallets.prove(message.address, (kind) => this.siwe.assertSigned(message, body.message, body.signature, kind));
     return {
-      login: { principal: candidate.principal, credential: { kind: 'WALLET', id: candidate.walletId } },
+      login,
       spend: async () => {
         if (!(await this.nonces.consume(message.nonce))) throw new SiweError('INVALID_NONCE', 'the nonce was not issued by this service, has expired or has been used');
       },

@@ -4,12 +4,11 @@ import { Clock } from '../../common/clock.js';
 import { RequestError } from '../../common/domain-error.js';
 import { validateBody } from '../../http/validation.js';
 import { AuthenticationError } from '../../sessions/authentication.errors.js';
-import { LoginRules } from '../../auth/login-rules.js';
 import { LoginAttempts } from '../../auth/login-attempts.service.js';
 import { LoginStrategy } from '../../auth/login-strategy.js';
 import type { ProvenLogin } from '../../auth/proof-verifier.js';
 import { SingleUseStore } from '../../auth/single-use.repository.js';
-import { UsersService } from '../../users/users.service.js';
+import { WalletLogins } from './wallet-logins.js';
 import { WalletLoginDto } from './dto/wallet-login.dto.js';
 import { parseEthereumSignature } from './ethereum-signature.js';
 import { WalletLoginError } from './wallet-login.errors.js';
@@ -27,15 +26,13 @@ export const WALLET_LOGIN_WINDOW_MS = 5 * 60 * 1000;
 export class WalletSignatureStrategy extends LoginStrategy('wallet', 'wallet-login', 'signature') {
   constructor(
     attempts: LoginAttempts,
-    private readonly users: UsersService,
+    private readonly wallets: WalletLogins,
     private readonly singleUse: SingleUseStore,
     private readonly signatures: WalletSignatures,
-    private readonly rules: LoginRules,
     private readonly clock: Clock,
   ) {
     super(attempts);
   }
-
 
   override claimedIdentity(request: FastifyRequest): string | undefined {
     const signer = (request.body as { signer?: unknown } | undefined)?.signer;
@@ -50,14 +47,11 @@ export class WalletSignatureStrategy extends LoginStrategy('wallet', 'wallet-log
       throw new WalletLoginError('TIMESTAMP_OUT_OF_WINDOW', 'timestampInMs is more than 5 minutes from the server time');
     }
     const signer = body.signer.toLowerCase();
-    // The wallet first: its kind decides whether the node is asked at all, and an address no one holds never makes the service call it.
-    const candidate = await this.users.findWalletLoginCandidate(signer);
-    if (!(await this.signatures.verify(signer, candidate?.kind ?? 'EOA', String(body.timestampInMs), body.signature))) {
-      throw new AuthenticationError('INVALID_PROOF', 'Signature is not valid.');
-    }
-    if (!candidate) throw this.rules.unknownPrincipal('Signature is not valid.');
+    const login = await this.wallets.prove(signer, async (kind) => {
+      if (!(await this.signatures.verify(signer, kind, String(body.timestampInMs), body.signature))) throw new AuthenticationError('INVALID_PROOF', 'Signature is not valid.');
+    });
     return {
-      login: { principal: candidate.principal, credential: { kind: 'WALLET', id: candidate.walletId } },
+      login,
       spend: async () => {
         // Keyed by (address, timestamp), not by signature bytes: every encoding of one signature is one use.
         // Kept a whole window past its own: an instance whose clock is behind by up to a window still accepts the timestamp, and must still find it.

@@ -9,6 +9,7 @@ import { SiweController } from './siwe.controller.js';
 import { SiweLoginStrategy } from './siwe-login.strategy.js';
 import { SiweNonces } from './siwe-nonces.js';
 import { SIWE_POLICY, siwePolicy, SiweVerifier } from './siwe-verifier.js';
+import { WalletLogins } from './wallet-logins.js';
 import { WalletSignatures } from './wallet-signatures.js';
 import { WalletSignatureStrategy } from './wallet-signature.strategy.js';
 import { WalletController } from './wallet.controller.js';
@@ -23,6 +24,7 @@ import { WalletController } from './wallet.controller.js';
   providers: [
     WalletSignatureStrategy,
     WalletSignatures,
+    WalletLogins,
     SiweLoginStrategy,
     SiweVerifier,
     SiweNonces,
