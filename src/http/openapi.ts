@@ -96,16 +96,27 @@ export function ApiEnvelopeError(status: number, name: string, message: string, 
   return ApiErrorRow(status, name, when, ENVELOPE_ERROR_REF, envelope(status, name, message));
 }
 
+/** One row of an API's status table in its own error shape: status, name, an example message, and when. */
+export type ErrorRowWriter = (status: number, name: string, message: string, when: string) => AnyDecorator;
+
+/**
+ * The rows of the limits and of the unexpected, which every API answers in its own shape under its
+ * own names: 413 where a body is read, 429 on rate-limited routes, 500 always.
+ */
+export function limitAndServerErrorRows(row: ErrorRowWriter, names: { tooLarge?: string; tooMany?: string; internal: string }): AnyDecorator[] {
+  return [
+    ...(names.tooLarge ? [row(413, names.tooLarge, 'request body is larger than the limit', 'the body is over its limit: LOGIN_BODY_LIMIT_BYTES on login, nonce, token and refresh routes, BODY_LIMIT_BYTES elsewhere')] : []),
+    ...(names.tooMany ? [row(429, names.tooMany, 'Too many requests; retry after 42 s.', 'a rate limit tripped, per address or per identity; `Retry-After` (RFC 6585) says when to come back')] : []),
+    row(500, names.internal, 'Internal error (request id 3f1c2a9e-5d4b-4c1e-9a7f-2b8d6e0c4a11)', 'anything unexpected, the database unreachable included; only the request id is told'),
+  ];
+}
+
 /**
  * The rows every envelope route shares: 500 always, 413 where a body is read (any POST or PATCH),
  * 429 on the rate-limited credential endpoints.
  */
 export function ApiEnvelopeCommonErrors({ body = false, rateLimited = false }: { body?: boolean; rateLimited?: boolean } = {}): AnyDecorator {
-  return stacked(
-    ...(body ? [ApiEnvelopeError(413, 'PayloadTooLarge', 'request body is larger than the limit', 'the body is over its limit: LOGIN_BODY_LIMIT_BYTES on login, nonce, token and refresh routes, BODY_LIMIT_BYTES elsewhere')] : []),
-    ...(rateLimited ? [ApiEnvelopeError(429, 'TooManyRequests', 'Too many requests; retry after 42 s.', 'a rate limit tripped, per address or per identity; `Retry-After` says when to come back')] : []),
-    ApiEnvelopeError(500, 'InternalError', 'Internal error (request id 3f1c2a9e-5d4b-4c1e-9a7f-2b8d6e0c4a11)', 'anything unexpected, the database unreachable included; only the request id is told'),
-  );
+  return stacked(...limitAndServerErrorRows(ApiEnvelopeError, { tooLarge: body ? 'PayloadTooLarge' : undefined, tooMany: rateLimited ? 'TooManyRequests' : undefined, internal: 'InternalError' }));
 }
 
 /** What both envelope login APIs (FIB and Ethereum) answer on success. */

@@ -1,5 +1,5 @@
 import { schemaRef, type ReferenceObject, type SchemaObject } from '../../http/openapi-decorators.js';
-import { ApiErrorRow, schemaOf, stacked, type AnyDecorator } from '../../http/openapi.js';
+import { ApiErrorRow, limitAndServerErrorRows, schemaOf, stacked, type AnyDecorator } from '../../http/openapi.js';
 
 /** The service-account API's error body, registered once in the document's components (app.factory.ts). */
 export const REDIS_ERROR_SCHEMA: SchemaObject = {
@@ -17,8 +17,6 @@ export function ApiRedisError(status: number, errorCode: string, message: string
 export function ApiRedisCommonErrors(): AnyDecorator {
   return stacked(
     ApiRedisError(400, 'invalid_schema', 'ttl must not be greater than 86400', 'the body is not a JSON object, or ttl is not an integer from 1 to 86400'),
-    ApiRedisError(413, 'payload_too_large', 'request body is larger than the limit', 'the body is over its limit: LOGIN_BODY_LIMIT_BYTES on login, nonce, token and refresh routes, BODY_LIMIT_BYTES elsewhere'),
-    ApiRedisError(429, 'too_many_requests', 'Too many requests; retry after 42 s.', 'a rate limit tripped; `Retry-After` says when to come back'),
-    ApiRedisError(500, 'internal_error', 'Internal error (request id 3f1c2a9e-5d4b-4c1e-9a7f-2b8d6e0c4a11)', 'anything unexpected; only the request id is told'),
+    ...limitAndServerErrorRows(ApiRedisError, { tooLarge: 'payload_too_large', tooMany: 'too_many_requests', internal: 'internal_error' }),
   );
 }
