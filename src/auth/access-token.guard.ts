@@ -5,7 +5,7 @@ import { authorizationToken } from '../http/authorization-header.js';
 import { RequestError } from '../common/domain-error.js';
 import type { Role } from '../users/user.types.js';
 import { DpopService } from './dpop/dpop.service.js';
-import { ROLES_KEY } from './roles.decorator.js';
+import { assertRole, ROLES_KEY } from './roles.decorator.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { AccessClaims } from '../tokens/token.types.js';
 
@@ -32,9 +32,7 @@ export class AccessTokenGuard implements CanActivate {
     const proof = await this.dpop.check(request, presented.token);
     const principal = await this.sessions.authenticate(presented, { jkt: proof.jkt });
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
-    if (roles && !roles.includes(principal.role)) {
-      throw new RequestError('FORBIDDEN', `this route needs one of the roles ${roles.join(', ')}`);
-    }
+    if (roles) assertRole(roles, principal.role);
     await proof.spend();
     request.principal = principal;
     return true;

@@ -5,6 +5,7 @@ import { AccessTokenGuard } from '../../auth/access-token.guard.js';
 import { AuthenticationError } from '../../sessions/authentication.errors.js';
 import { ClientAuthentication } from '../../auth/client-authentication.js';
 import type { VerifiedLogin } from '../../sessions/verified-login.js';
+import { assertRole } from '../../auth/roles.decorator.js';
 import { OAuthMetadata } from './oauth-metadata.js';
 
 /** The roles that may introspect. */
@@ -27,9 +28,7 @@ export class IntrospectionCallerGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (!this.clients.presented(request)) return this.accessTokens.canActivate(context);
-    const admit = (login: VerifiedLogin) => {
-      if (!(INTROSPECTING_ROLES as readonly string[]).includes(login.principal.role)) throw new RequestError('FORBIDDEN', `this route needs one of the roles ${INTROSPECTING_ROLES.join(', ')}`);
-    };
+    const admit = (login: VerifiedLogin) => assertRole(INTROSPECTING_ROLES, login.principal.role);
     try {
       await this.clients.authenticate(request, this.metadata.assertionAudiences('introspection'), { admit });
     } catch (error) {
