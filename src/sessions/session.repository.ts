@@ -6,7 +6,8 @@ import { PrismaService } from '../database/prisma.service.js';
 import type { CredentialKind, Role } from '../users/user.types.js';
 import { SessionEndings } from './session-endings.js';
 
-export interface NewSession {
+/** What a session is from its start. */
+interface SessionFields {
   id: string;
   userId: string;
   clientId: string;
@@ -15,30 +16,23 @@ export interface NewSession {
   ip: string | null;
   userAgent: string | null;
   createdAt: Date;
-  /** When it ends unless refreshed: its first refresh token's expiry, or its access token's. */
+  /** When it ends unless refreshed: its first refresh token's expiry, or its access token's (renewed by each rotation). */
   expiresAt: Date;
-  /** The first refresh token; absent for a session of access tokens only (service accounts). */
-  refreshJti?: string;
   /** The DPoP key the session is bound to (RFC 7638 thumbprint), or null. */
   dpopJkt: string | null;
+}
+
+export interface NewSession extends SessionFields {
+  /** The first refresh token; absent for a session of access tokens only (service accounts). */
+  refreshJti?: string;
   /** The role its tokens carry: the session is written only while the user still has it. */
   role: Role;
 }
 
-export interface SessionRecord {
-  id: string;
-  userId: string;
-  clientId: string;
-  credentialKind: CredentialKind;
-  credentialId: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  createdAt: Date;
+export interface SessionRecord extends SessionFields {
   lastUsedAt: Date;
-  expiresAt: Date;
   revokedAt: Date | null;
   revokedReason: string | null;
-  dpopJkt: string | null;
 }
 
 /**
