@@ -128,3 +128,12 @@ export function parseFormBody(raw: Buffer): Record<string, string | string[]> {
   if (Object.hasOwn(body, '__proto__')) throw new RequestError('ARGUMENT_NOT_VALID', 'request body must not contain __proto__');
   return { ...body } as Record<string, string | string[]>;
 }
+
+/**
+ * A string field of a body not validated yet, or undefined: what a budget keyed by the identity a
+ * request claims reads before anything is checked.
+ */
+export function claimedField(body: unknown, name: string): string | undefined {
+  const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}

@@ -19,6 +19,7 @@ import { UsersService } from '../../users/users.service.js';
 import { FibLoginDto, wellFormedFibLogin } from './dto/fib-login.dto.js';
 import { FibLoginError } from './fib-login.errors.js';
 import { LoginChallengeService } from './login-challenge.service.js';
+import { claimedField } from '../../http/request-body.js';
 
 /** Parsed keys of recent logins; a key is only ever cached after it matched a stored active key. */
 const KEY_CACHE_LIMIT = 10_000;
@@ -46,7 +47,7 @@ export class EmailSignatureStrategy extends LoginStrategy('fib', 'fib-login', 's
   }
 
   override claimedIdentity(request: FastifyRequest): string | undefined {
-    return claimedEmailKey((request.body as { email?: unknown } | undefined)?.email);
+    return claimedEmailKey(claimedField(request.body, 'email'));
   }
 
   override async verify(request: FastifyRequest): Promise<ProvenLogin> {

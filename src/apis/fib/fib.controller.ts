@@ -14,6 +14,7 @@ import { claimedEmailKey } from '../../users/email.js';
 import { ChallengeDto, FibLoginDto } from './dto/fib-login.dto.js';
 import { FIB_STATUS_TABLE } from './fib-status-table.js';
 import { LoginChallengeService } from './login-challenge.service.js';
+import { claimedField } from '../../http/request-body.js';
 
 export interface FibTokens extends TokenPairBody {
   /** The access token's lifetime in seconds. */
@@ -46,7 +47,7 @@ function ApiTokenHeader(which: 'refresh' | 'access'): MethodDecorator {
 }
 
 function challengeIdentity(request: FastifyRequest): string | undefined {
-  return claimedEmailKey((request.body as { email?: unknown } | undefined)?.email);
+  return claimedEmailKey(claimedField(request.body, 'email'));
 }
 
 /** The FIB session API: an adapter over the session core. */

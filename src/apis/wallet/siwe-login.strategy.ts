@@ -9,6 +9,7 @@ import { SiweLoginDto } from './dto/siwe-login.dto.js';
 import { SiweNonces } from './siwe-nonces.js';
 import { SiweVerifier } from './siwe-verifier.js';
 import { SiweError } from './siwe.errors.js';
+import { claimedField } from '../../http/request-body.js';
 
 /** The address line of a message, for the per-identity budget, before anything is parsed. */
 const ADDRESS_LINE = /\n(0x[0-9a-fA-F]{40})\n/;
@@ -31,8 +32,7 @@ export class SiweLoginStrategy extends LoginStrategy('siwe', 'siwe-login', 'sign
   }
 
   override claimedIdentity(request: FastifyRequest): string | undefined {
-    const message = (request.body as { message?: unknown } | undefined)?.message;
-    return typeof message === 'string' ? ADDRESS_LINE.exec(message.slice(0, 1024))?.[1]?.toLowerCase() : undefined;
+    return ADDRESS_LINE.exec(claimedField(request.body, 'message')?.slice(0, 1024) ?? '')?.[1]?.toLowerCase();
   }
 
   override async verify(request: FastifyRequest): Promise<ProvenLogin> {

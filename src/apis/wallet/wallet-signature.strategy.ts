@@ -13,6 +13,7 @@ import { WalletLoginDto } from './dto/wallet-login.dto.js';
 import { parseEthereumSignature } from './ethereum-signature.js';
 import { WalletLoginError } from './wallet-login.errors.js';
 import { WalletSignatures } from './wallet-signatures.js';
+import { claimedField } from '../../http/request-body.js';
 
 /** How far a signed timestamp may be from the server's clock, either way. */
 export const WALLET_LOGIN_WINDOW_MS = 5 * 60 * 1000;
@@ -35,8 +36,7 @@ export class WalletSignatureStrategy extends LoginStrategy('wallet', 'wallet-log
   }
 
   override claimedIdentity(request: FastifyRequest): string | undefined {
-    const signer = (request.body as { signer?: unknown } | undefined)?.signer;
-    return typeof signer === 'string' ? signer.toLowerCase().slice(0, 42) : undefined;
+    return claimedField(request.body, 'signer')?.toLowerCase().slice(0, 42);
   }
 
   override async verify(request: FastifyRequest): Promise<ProvenLogin> {
