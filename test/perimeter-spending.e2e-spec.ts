@@ -212,6 +212,25 @@ describe('what a refused request spends', () => {
       expect(replay.body).toEqual({ error: 'invalid_client', error_description: 'client_assertion was already used' });
     });
 
+    it('a refresh_token grant with a forged refresh token is invalid_grant and spends neither the assertion nor the proof', async () => {
+      const clientAssertion = await assertion();
+      const dpop = await proof('POST', '/oauth/token');
+      const before = await oneTimeIds();
+      const forged = `${Buffer.from('{"alg":"EdDSA","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}.${'A'.repeat(86)}`;
+      const refused = await service
+        .http()
+        .post('/oauth/token')
+        .type('form')
+        .set('DPoP', dpop)
+        .send({ grant_type: 'refresh_token', refresh_token: forged, client_assertion_type: CLIENT_ASSERTION, client_assertion: clientAssertion });
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual({ error: 'invalid_grant', error_description: expect.any(String) });
+      expect(await oneTimeIds()).toBe(before);
+      // The same assertion and proof still get a token.
+      const accepted = await tokenRequest(clientAssertion).set('DPoP', dpop);
+      expect(accepted.status).toBe(200);
+    });
+
     it('an assertion of an account that is no service account is unauthorized_client and records nothing', async () => {
       const { createPrivateKey } = await import('node:crypto');
       const peerKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(PEER.key.seedHex, 'hex')]), format: 'der', type: 'pkcs8' });

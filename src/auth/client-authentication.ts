@@ -109,9 +109,9 @@ export class ClientAuthentication {
       const email = credentials && formDecoded(credentials.email);
       const password = credentials && formDecoded(credentials.password);
       const verifier = this.verifier('password', email);
-      const admit = (login: VerifiedLogin) => {
+      const admit = async (login: VerifiedLogin) => {
         this.assertSameClient(formField(body, 'client_id'), email!);
-        conditions.admit?.(login);
+        await conditions.admit?.(login);
       };
       const { login, possession } = await this.attempts.attempt(verifier, request, async () => ({ login: await this.passwords.verify(email, password) }), { ...conditions, admit });
       return { ...login, clientId: normalizeEmail(email!), method, possession };

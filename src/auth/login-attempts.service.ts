@@ -15,7 +15,7 @@ export interface LoginConditions {
   /** The route binds its tokens to the key of the request's DPoP proof, when it carries one. */
   dpop?: boolean;
   /** A refusal that depends on who proved themselves (a role the route needs). */
-  admit?(login: VerifiedLogin): void;
+  admit?(login: VerifiedLogin): void | Promise<void>;
 }
 
 /** A login that passed every check and spent its single-use records; `possession` names the DPoP key it proved, if any. */
@@ -63,7 +63,7 @@ export class LoginAttempts {
       provingIdentity = true;
       const proven = await prove();
       provingIdentity = false;
-      conditions.admit?.(proven.login);
+      await conditions.admit?.(proven.login);
       await dpop?.spend();
       provingIdentity = true;
       await proven.spend?.();

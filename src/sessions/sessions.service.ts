@@ -146,6 +146,15 @@ export class SessionsService {
   }
 
   /**
+   * Refuses what is not a refresh token this service signed, without touching the database: the
+   * cheap check a route makes before it spends anything on the request (its expiry, its session
+   * and its client are rotate()'s to judge, and audit).
+   */
+  async assertSignedRefreshToken(token: string): Promise<void> {
+    await this.tokens.verifyRefresh(token, { ignoreExpiry: true });
+  }
+
+  /**
    * The claims of a refresh token this service signed. Its expiry is checked here rather than in
    * the verification, so that an expired token is refused and audited like every other refusal;
    * a token that does not verify is not audited: anyone can forge one, and it names no session.

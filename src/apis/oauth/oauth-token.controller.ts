@@ -89,8 +89,10 @@ export class OAuthTokenController {
     const refreshToken = grantType === 'refresh_token' ? requiredFormParam(body, 'refresh_token') : undefined;
     const client = await this.clients.authenticate(request, this.metadata.assertionAudiences('token'), {
       dpop: true,
-      admit: (login) => {
+      // Checked before the DPoP proof's and the client assertion's jti are spent: a forged refresh token costs the client nothing.
+      admit: async (login) => {
         if (!CLIENT_ROLES.includes(login.principal.role)) throw new OAuthError('UNAUTHORIZED_CLIENT', 'the client may not use this grant: it is not a service account');
+        if (refreshToken !== undefined) await this.sessions.assertSignedRefreshToken(refreshToken);
       },
     });
     const policy = this.policyFor(client);
