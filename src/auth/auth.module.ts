@@ -8,7 +8,7 @@ import { LoginRules } from './login-rules.js';
 import { PasswordLogins } from './password-logins.js';
 import { AccessTokenGuard } from './access-token.guard.js';
 import { DpopService } from './dpop/dpop.service.js';
-import { SingleUseStore } from './single-use.repository.js';
+import { SingleUseModule } from './single-use.module.js';
 
 /**
  * The login pipeline every adapter runs before a session opens: budgets and the audit of failures
@@ -18,8 +18,8 @@ import { SingleUseStore } from './single-use.repository.js';
  * command line, which logs nobody in, needs no limiter.
  */
 @Module({
-  imports: [UsersModule, RateLimitModule, SessionsModule],
-  providers: [LoginAttempts, LoginRules, PasswordLogins, ClientAuthentication, DpopService, SingleUseStore, AccessTokenGuard],
-  exports: [LoginAttempts, LoginRules, PasswordLogins, ClientAuthentication, DpopService, SingleUseStore, AccessTokenGuard],
+  imports: [UsersModule, RateLimitModule, SessionsModule, SingleUseModule],
+  providers: [LoginAttempts, LoginRules, PasswordLogins, ClientAuthentication, DpopService, AccessTokenGuard],
+  exports: [LoginAttempts, LoginRules, PasswordLogins, ClientAuthentication, DpopService, SingleUseModule, AccessTokenGuard],
 })
 export class AuthModule {}

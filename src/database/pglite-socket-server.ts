@@ -225,8 +225,12 @@ export class PgliteSocketServer {
     const server = this.server;
     this.server = undefined;
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    // A client's rollback is queued by its own 'close' event, which comes after the server's: wait
+    // for each, so that every ending is known before it is awaited.
+    const disconnected = [...this.clients].map((client) => new Promise<void>((resolve) => (client.closed ? resolve() : client.once('close', () => resolve()))));
     for (const client of this.clients) client.destroy();
     await closed;
+    await Promise.all(disconnected);
     await Promise.all(this.endings);
     rmSync(this.options.path, { force: true });
   }
