@@ -43,14 +43,19 @@ const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(
 /** Runs the built server on dataDir and waits for it to exit (it is expected to refuse). */
 async function refusedServer(dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [SERVER_ENTRY], { cwd: PROJECT_ROOT, env: childEnv({ DATA_DIR: dataDir }, { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  // A server that starts instead of refusing is killed after 30 s, and the test fails on its exit code.
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
+    cwd: PROJECT_ROOT,
+    env: childEnv({ DATA_DIR: dataDir }, { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30000,
+    killSignal: 'SIGKILL',
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  clearTimeout(timer);
   return { code, stdout, stderr };
 }
 
