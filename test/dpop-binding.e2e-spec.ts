@@ -1,13 +1,13 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { Wallet } from 'ethers';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from 'jose';
+import { generateKeyPair, type CryptoKey as JoseKey } from 'jose';
 import { UsersService } from '../src/users/users.service.js';
 import { envelope, redisError } from './support/envelope.js';
 import { newClientKey, signEmail, type ClientKey } from './support/fib-client.js';
 import { withSql } from './support/sql.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
 import { uniqueTimestamp } from './support/wallet-client.js';
+import { freePort } from './support/process-service.js';
+import { ath, dpopProof } from './support/oauth-client.js';
 
 const FIB = '/auth/api/v1/authentication-management';
 const PEER = { email: 'dora@example.org', key: newClientKey() };
@@ -21,16 +21,6 @@ const INVALID_PROOF_CHALLENGE = 'DPoP error="invalid_dpop_proof", algs="EdDSA Ed
 
 type Keys = { publicKey: JoseKey; privateKey: JoseKey };
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const ath = (token: string) => createHash('sha256').update(token, 'ascii').digest('base64url');
-
 /**
  * A DPoP-bound session is the key's (RFC 9449): nothing ends, rotates or spends it for a caller
  * who holds its tokens but not the key, a bound access token counts only under the DPoP scheme,
@@ -42,10 +32,7 @@ describe('DPoP binding', () => {
   let publicUrl: string;
   const wallet = Wallet.createRandom();
 
-  const proof = async (keys: Keys, htm: string, path: string, extra: Record<string, unknown> = {}) =>
-    new SignJWT({ htm, htu: `${publicUrl}${path}`, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ...extra })
-      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'EdDSA', jwk: await exportJWK(keys.publicKey) })
-      .sign(keys.privateKey);
+  const proof = (keys: Keys, htm: string, path: string, extra: Record<string, unknown> = {}) => dpopProof(keys, 'EdDSA', htm, `${publicUrl}${path}`, extra);
   const fibLogin = async (who: { email: string; key: ClientKey }, keys: Keys) => {
     const res = await service
       .http()

@@ -1,5 +1,4 @@
 import { randomUUID, webcrypto } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { SignJWT, type CryptoKey as JoseKey, type JWTHeaderParameters } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as openid from 'openid-client';
@@ -8,18 +7,11 @@ import { envelope } from './support/envelope.js';
 import { decodeJwtPart } from './support/fib-client.js';
 import { withSql } from './support/sql.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
+import { freePort } from './support/process-service.js';
+import { CLIENT_ASSERTION } from './support/oauth-client.js';
 
 const SERVICE = { email: 'ledger@svc.example', password: 'correct horse battery staple' };
-const CLIENT_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const INTROSPECT = '/auth/api/v1/token/introspect';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const basic = (email: string, password: string) => `Basic ${Buffer.from(`${encodeURIComponent(email)}:${encodeURIComponent(password)}`).toString('base64')}`;
 

@@ -1,30 +1,20 @@
-import { createHash, randomUUID, webcrypto } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
+import { randomUUID, webcrypto } from 'node:crypto';
 import { Wallet } from 'ethers';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey } from 'jose';
+import { generateKeyPair, SignJWT, type CryptoKey as JoseKey } from 'jose';
 import { UsersService } from '../src/users/users.service.js';
 import { envelope } from './support/envelope.js';
 import { newClientKey, signEmail } from './support/fib-client.js';
 import { withSql } from './support/sql.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from './support/test-app.js';
 import { siweText } from './support/wallet-client.js';
+import { freePort } from './support/process-service.js';
+import { ath, CLIENT_ASSERTION, dpopProof } from './support/oauth-client.js';
 
 const FIB = '/auth/api/v1/authentication-management';
 const DOMAIN = 'app.example.com';
 const PEER = { email: 'pat@example.org', key: newClientKey() };
 const ADMIN = { email: 'ada@example.org', key: newClientKey() };
 const SERVICE = { email: 'batch@svc.example' };
-const CLIENT_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const ath = (token: string) => createHash('sha256').update(token, 'ascii').digest('base64url');
 
 /**
  * Nothing is written or spent before the cheap checks pass: a DPoP proof's jti is recorded only
@@ -41,10 +31,7 @@ describe('what a refused request spends', () => {
   let serviceKeys: webcrypto.CryptoKeyPair;
   const wallet = Wallet.createRandom();
 
-  const proof = async (htm: string, path: string, extra: Record<string, unknown> = {}) =>
-    new SignJWT({ htm, htu: `${publicUrl}${path}`, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ...extra })
-      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'EdDSA', jwk: await exportJWK(dpopKeys.publicKey) })
-      .sign(dpopKeys.privateKey);
+  const proof = (htm: string, path: string, extra: Record<string, unknown> = {}) => dpopProof(dpopKeys, 'EdDSA', htm, `${publicUrl}${path}`, extra);
   /** A proof that is well made but for another URL: refused without any write. */
   const wrongUrlProof = (htm: string) => proof(htm, '/somewhere/else');
   const oneTimeIds = async () =>

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createPrivateKey, KeyObject, randomUUID, webcrypto } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey as JoseKey, type JWK } from 'jose';
 import * as oauth from 'oauth4webapi';
@@ -10,21 +9,14 @@ import { UsersService } from '../../src/users/users.service.js';
 import { envelope } from '../support/envelope.js';
 import { decodeJwtPart, newClientKey, signEmail } from '../support/fib-client.js';
 import { createTestStorage, startTestApp, type TestApp, type TestStorage } from '../support/test-app.js';
+import { freePort } from '../support/process-service.js';
+import { CLIENT_ASSERTION, dpopProof } from '../support/oauth-client.js';
 
 const FIB = '/auth/api/v1/authentication-management';
 const SERVICE = { email: 'ledger@svc.example', password: 'p@ss:word %+ with spaces' };
 const PEER = { email: 'alice@wonderland.space', key: newClientKey() };
-const CLIENT_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 // Debian's python3-jwt lives beside Debian's interpreter, whatever python3 comes first on PATH.
 const PYTHON = '/usr/bin/python3';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** An Ed25519 private key from its 32-byte seed: the PKCS #8 prefix of RFC 8410, then the seed. */
 function ed25519PrivateKey(seedHex: string) {
@@ -39,13 +31,6 @@ async function hasPythonModules(modules: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** A DPoP proof made with jose alone, for the requests the client libraries would never send (a replay, a wrong URL). */
-async function dpopProof(keys: { publicKey: JoseKey; privateKey: JoseKey }, alg: 'EdDSA' | 'ES256', htm: string, htu: string, extra: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT({ htm, htu, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ...extra })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg, jwk: await exportJWK(keys.publicKey) })
-    .sign(keys.privateKey);
 }
 
 /**
