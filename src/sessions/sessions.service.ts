@@ -60,7 +60,7 @@ export interface ProofOfPossession {
 /** What a client presents to keep its session going, each kind with its own binding rule. */
 export type PresentedCredential =
   /** A refresh token alone (the FIB API). */
-  | { kind: 'refresh'; refreshToken: string }
+  | { kind: 'refresh'; refreshToken: string; /** Its claims, when the caller has verified its signature already (verifiedRefreshToken). */ verified?: RefreshClaims }
   /** A refresh token with the access token issued beside it, whose expiry is waived (the Ethereum API). */
   | { kind: 'pair'; refreshToken: string; accessToken: string }
   /** A live access token of a session of access tokens only, for another (the service-account API). */
@@ -135,7 +135,7 @@ export class SessionsService {
   rotate(presented: Extract<PresentedCredential, { kind: 'service' }>, policy: Pick<SessionPolicy, 'clientId'>): Promise<IssuedToken>;
   async rotate(presented: PresentedCredential, policy: SessionPolicy | Pick<SessionPolicy, 'clientId'>, proof: ProofOfPossession = {}): Promise<TokenPair | IssuedToken> {
     if (presented.kind === 'service') return this.renewAccessOnly(presented.accessToken, policy.clientId, presented.ttl);
-    const claims = await this.refreshClaims(presented.refreshToken);
+    const claims = await this.refreshClaims(presented.refreshToken, presented.kind === 'refresh' ? presented.verified : undefined);
     if (!this.isClient(claims.client_id, policy.clientId)) throw await this.refused(claims, 'other-api');
     // The rotation checks the key in the statement that rotates; what comes before it must not act
     // for a caller without the key either: a mismatched pair revokes the session, a proof is spent.
@@ -146,12 +146,12 @@ export class SessionsService {
   }
 
   /**
-   * Refuses what is not a refresh token this service signed, without touching the database: the
-   * cheap check a route makes before it spends anything on the request (its expiry, its session
-   * and its client are rotate()'s to judge, and audit).
+   * The claims of a refresh token this service signed, or its refusal, without touching the
+   * database: the cheap check a route makes before it spends anything on the request. Its expiry,
+   * session and client are rotate()'s to judge (and audit), given these claims as `verified`.
    */
-  async assertSignedRefreshToken(token: string): Promise<void> {
-    await this.tokens.verifyRefresh(token, { ignoreExpiry: true });
+  verifiedRefreshToken(token: string): Promise<RefreshClaims> {
+    return this.tokens.verifyRefresh(token, { ignoreExpiry: true });
   }
 
   /**
@@ -159,8 +159,8 @@ export class SessionsService {
    * the verification, so that an expired token is refused and audited like every other refusal;
    * a token that does not verify is not audited: anyone can forge one, and it names no session.
    */
-  private async refreshClaims(token: string): Promise<RefreshClaims> {
-    const claims = await this.tokens.verifyRefresh(token, { ignoreExpiry: true });
+  private async refreshClaims(token: string, verified?: RefreshClaims): Promise<RefreshClaims> {
+    const claims = verified ?? (await this.verifiedRefreshToken(token));
     if (claims.exp <= Math.floor(this.clock.now() / 1000)) throw await this.refused(claims, 'expired');
     return claims;
   }

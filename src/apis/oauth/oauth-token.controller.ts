@@ -12,6 +12,7 @@ import { ApiOAuthCommonErrors, ApiOAuthError, formSchema } from './oauth.openapi
 import { SESSION_POLICY, type SessionPolicy } from '../../sessions/session-policy.js';
 import { SessionsService, type TokenPair } from '../../sessions/sessions.service.js';
 import { SmallBody } from '../../http/request-body.js';
+import type { RefreshClaims } from '../../tokens/token.types.js';
 
 /** RFC 6749 section 5.1. */
 export interface TokenResponse {
@@ -87,17 +88,18 @@ export class OAuthTokenController {
     if (!(GRANTS as readonly string[]).includes(grantType)) throw new OAuthError('UNSUPPORTED_GRANT_TYPE', `grant_type ${grantType.slice(0, 64)} is not supported`);
     if (formParam(body, 'scope') !== undefined) throw new OAuthError('INVALID_SCOPE', 'scopes are not supported');
     const refreshToken = grantType === 'refresh_token' ? requiredFormParam(body, 'refresh_token') : undefined;
+    let verified: RefreshClaims | undefined;
     const client = await this.clients.authenticate(request, this.metadata.assertionAudiences('token'), {
       dpop: true,
       // Checked before the DPoP proof's and the client assertion's jti are spent: a forged refresh token costs the client nothing.
       admit: async (login) => {
         if (!CLIENT_ROLES.includes(login.principal.role)) throw new OAuthError('UNAUTHORIZED_CLIENT', 'the client may not use this grant: it is not a service account');
-        if (refreshToken !== undefined) await this.sessions.assertSignedRefreshToken(refreshToken);
+        if (refreshToken !== undefined) verified = await this.sessions.verifiedRefreshToken(refreshToken);
       },
     });
     const policy = this.policyFor(client);
     const { possession } = client;
-    const pair = refreshToken === undefined ? await this.sessions.open(client, policy, possession) : await this.sessions.rotate({ kind: 'refresh', refreshToken }, policy, possession);
+    const pair = refreshToken === undefined ? await this.sessions.open(client, policy, possession) : await this.sessions.rotate({ kind: 'refresh', refreshToken, verified }, policy, possession);
     return tokenResponse(pair);
   }
 
