@@ -257,10 +257,27 @@ RETURNING child.*, s.user_id, s.client_id, s.dpop_jkt`;
 /** At most this many logins' sessions in one statement. */
 const SESSION_BATCH_LIMIT = 256;
 
-/** A new session's fields, in the order of INSERT_SESSIONS's parameters. */
-const NEW_SESSION_COLUMNS = 'id, user_id, client_id, kind, credential_id, ip, user_agent, created_at, expires_at, dpop_jkt, role, refresh_jti';
-const ONE_NEW_SESSION = `SELECT $1::uuid, $2::uuid, $3::text, $4::"CredentialKind", $5::uuid, $6::text, $7::text, $8::timestamptz, $9::timestamptz, $10::text, $11::"Role", $12::uuid`;
-const NEW_SESSIONS = `SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::"CredentialKind"[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::"Role"[], $12::uuid[])`;
+/**
+ * A new session's fields, in the order of INSERT_SESSIONS's parameters, each with its SQL type: one
+ * session binds them as scalars, a batch as arrays (unnest), and PGlite takes only the first.
+ */
+const NEW_SESSION_FIELDS: readonly [column: string, type: string, value: (s: NewSession) => unknown][] = [
+  ['id', 'uuid', (s) => s.id],
+  ['user_id', 'uuid', (s) => s.userId],
+  ['client_id', 'text', (s) => s.clientId],
+  ['kind', '"CredentialKind"', (s) => s.credentialKind],
+  ['credential_id', 'uuid', (s) => s.credentialId],
+  ['ip', 'text', (s) => s.ip],
+  ['user_agent', 'text', (s) => s.userAgent],
+  ['created_at', 'timestamptz', (s) => s.createdAt.toISOString()],
+  ['expires_at', 'timestamptz', (s) => s.expiresAt.toISOString()],
+  ['dpop_jkt', 'text', (s) => s.dpopJkt],
+  ['role', '"Role"', (s) => s.role],
+  ['refresh_jti', 'uuid', (s) => s.refreshJti ?? null],
+];
+const NEW_SESSION_COLUMNS = NEW_SESSION_FIELDS.map(([column]) => column).join(', ');
+const ONE_NEW_SESSION = `SELECT ${NEW_SESSION_FIELDS.map(([, type], i) => `$${i + 1}::${type}`).join(', ')}`;
+const NEW_SESSIONS = `SELECT * FROM unnest(${NEW_SESSION_FIELDS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})`;
 
 /**
  * New sessions, each with its first refresh token where it has one, written only while its
@@ -348,8 +365,7 @@ export class SessionRepository {
 
   /** Sessions and the first refresh token of each that has one, in one statement; whether each was written. */
   private async insertSessions(batch: NewSession[]): Promise<boolean[]> {
-    const fields = (s: NewSession) => [s.id, s.userId, s.clientId, s.credentialKind, s.credentialId, s.ip, s.userAgent, s.createdAt.toISOString(), s.expiresAt.toISOString(), s.dpopJkt, s.role, s.refreshJti ?? null];
-    const values = batch.map(fields);
+    const values = batch.map((session) => NEW_SESSION_FIELDS.map(([, , value]) => value(session)));
     const rows =
       batch.length === 1
         ? await this.prisma.connection.query<{ id: string }>(INSERT_SESSION, values[0]!, 'insert-session')
